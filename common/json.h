@@ -1,0 +1,44 @@
+// JSON: parsing with clear errors, and the canonical encoding that digests are made of.
+//
+// nlohmann::json (Debian nlohmann-json3-dev) is used rather than POCO JSON: its default
+// object type is a std::map, so keys are always in byte order and equal values dump to
+// equal bytes — the canonical form comes for free — and it is header-only and faster.
+//
+// Canonical form: UTF-8, keys sorted bytewise, no insignificant white space, non-ASCII
+// kept as UTF-8 (not \u escapes), integers only (canonical state never holds floats).
+#ifndef DAIBAN_COMMON_JSON_H_
+#define DAIBAN_COMMON_JSON_H_
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace daiban::common {
+
+using Json = nlohmann::json;
+
+// Deepest nesting ParseJson accepts (deeper input is refused before parsing).
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses JSON text. kInvalidArgument "<label>: malformed JSON: parse error at line 1, column 7: ..." on error.
+Result<Json> ParseJson(std::string_view text, std::string_view label = "body");
+
+// The canonical bytes of a value. Invalid UTF-8 is replaced, never thrown.
+std::string CanonicalJson(const Json& value);
+
+// Lower-case hex SHA-256 of bytes.
+std::string Sha256Hex(std::string_view bytes);
+
+// Typed field access with errors that name the field ("body.item: missing", "... must be a string").
+Result<std::string> GetString(const Json& obj, std::string_view key, std::string_view where = "body");
+Result<int64_t> GetInt(const Json& obj, std::string_view key, std::string_view where = "body");
+Result<bool> GetBool(const Json& obj, std::string_view key, std::string_view where = "body");
+// Optional string: "" when absent; error only if present and not a string.
+Result<std::string> GetOptString(const Json& obj, std::string_view key, std::string_view where = "body");
+
+}  // namespace daiban::common
+
+#endif  // DAIBAN_COMMON_JSON_H_

@@ -1,0 +1,148 @@
+#include "sync/event.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "sync/protocol.h"
+
+namespace daiban::sync {
+
+using common::InvalidArgument;
+using common::Result;
+using common::Status;
+
+Status ValidateNodeId(std::string_view id) {
+  if (id.empty() || id.size() > 40) return InvalidArgument("node id must be 1 to 40 characters");
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return InvalidArgument("node id may hold only letters, digits, '_' and '-'");
+  }
+  return Status::Ok();
+}
+
+std::string MakeEventId(std::string_view origin, std::string_view incarnation, int64_t counter) {
+  std::string id;
+  id.reserve(origin.size() + incarnation.size() + 12);
+  id.append(origin).append(".").append(incarnation).append(".").append(std::to_string(counter));
+  return id;
+}
+
+Result<EventIdParts> ParseEventId(std::string_view id) {
+  size_t a = id.find('.');
+  size_t b = a == std::string_view::npos ? a : id.find('.', a + 1);
+  if (b == std::string_view::npos) return InvalidArgument("event id '" + std::string(id.substr(0, 80)) + "' is not origin.incarnation.counter");
+  EventIdParts p;
+  p.origin = std::string(id.substr(0, a));
+  p.incarnation = std::string(id.substr(a + 1, b - a - 1));
+  std::string_view n = id.substr(b + 1);
+  DAIBAN_RETURN_IF_ERROR(ValidateNodeId(p.origin).WithContext("event id"));
+  bool hex = p.incarnation.size() == 8 &&
+             std::all_of(p.incarnation.begin(), p.incarnation.end(),
+                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!hex) return InvalidArgument("event id: incarnation must be 8 lower-case hex digits");
+  auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), p.counter);
+  if (ec != std::errc() || ptr != n.data() + n.size() || p.counter < 1 || n.empty() || n[0] == '0') {
+    return InvalidArgument("event id: counter must be a whole number from 1");
+  }
+  return p;
+}
+
+Json EventToJson(const Event& e) {
+  Json j = Json::object();
+  j["id"] = e.id;
+  j["hlc"] = e.hlc;
+  j["case"] = e.case_id;
+  j["region"] = e.region;
+  j["origin"] = e.origin;
+  j["origin_region"] = e.origin_region;
+  j["user"] = e.actor.user;
+  j["role"] = std::string(common::RoleName(e.actor.role));
+  j["tier"] = std::string(common::TierName(e.actor.tier));
+  j["kind"] = e.kind;
+  j["body"] = e.body;
+  j["parents"] = e.parents;
+  return j;
+}
+
+std::string EncodeEvent(const Event& e) { return common::CanonicalJson(EventToJson(e)); }
+
+namespace {
+
+bool IsDigits(std::string_view s, size_t n) {
+  return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool KnownKind(std::string_view k) {
+  return k == kKindCreate || k == kKindStep || k == kKindEdit || k == kKindMaterials || k == kKindComment ||
+         (k.rfind(kKindMasterPrefix, 0) == 0 && k.size() > kKindMasterPrefix.size());
+}
+
+}  // namespace
+
+Result<Event> EventFromJson(const Json& j) {
+  if (!j.is_object()) return InvalidArgument("event: must be a JSON object");
+  Event e;
+  DAIBAN_ASSIGN_OR_RETURN(e.id, common::GetString(j, "id", "event"));
+  std::string where = "event " + e.id.substr(0, 80);
+  DAIBAN_RETURN_IF_ERROR(ParseEventId(e.id).status());
+  auto hlc = j.find("hlc");
+  if (hlc == j.end() || !hlc->is_number_unsigned()) return InvalidArgument(where + ": hlc must be a non-negative integer");
+  e.hlc = hlc->get<uint64_t>();
+  DAIBAN_ASSIGN_OR_RETURN(e.case_id, common::GetString(j, "case", where));
+  DAIBAN_ASSIGN_OR_RETURN(e.region, common::GetString(j, "region", where));
+  DAIBAN_ASSIGN_OR_RETURN(e.origin, common::GetString(j, "origin", where));
+  DAIBAN_ASSIGN_OR_RETURN(e.origin_region, common::GetString(j, "origin_region", where));
+  DAIBAN_ASSIGN_OR_RETURN(e.actor.user, common::GetString(j, "user", where));
+  DAIBAN_ASSIGN_OR_RETURN(std::string role, common::GetString(j, "role", where));
+  DAIBAN_ASSIGN_OR_RETURN(e.actor.role, common::ParseRole(role));
+  DAIBAN_ASSIGN_OR_RETURN(std::string tier, common::GetString(j, "tier", where));
+  DAIBAN_ASSIGN_OR_RETURN(e.actor.tier, common::ParseTier(tier));
+  DAIBAN_ASSIGN_OR_RETURN(e.kind, common::GetString(j, "kind", where));
+  if (!KnownKind(e.kind)) return InvalidArgument(where + ": unknown kind '" + e.kind.substr(0, 40) + "'");
+  auto body = j.find("body");
+  if (body == j.end() || !body->is_object()) return InvalidArgument(where + ": body must be a JSON object");
+  e.body = *body;
+  auto parents = j.find("parents");
+  if (parents == j.end() || !parents->is_array()) return InvalidArgument(where + ": parents must be an array");
+  for (const auto& p : *parents) {
+    if (!p.is_string()) return InvalidArgument(where + ": parents must hold event ids");
+    e.parents.push_back(p.get<std::string>());
+  }
+  if (!std::is_sorted(e.parents.begin(), e.parents.end()) ||
+      std::adjacent_find(e.parents.begin(), e.parents.end()) != e.parents.end()) {
+    return InvalidArgument(where + ": parents must be sorted and unique");
+  }
+  if (j.size() != 12) return InvalidArgument(where + ": unexpected fields (an event has exactly 12)");
+
+  auto id_parts = ParseEventId(e.id);
+  if (id_parts->origin != e.origin) return InvalidArgument(where + ": id does not start with its origin node");
+  if (!IsDigits(e.origin_region, 12)) return InvalidArgument(where + ": origin_region must be 12 digits");
+  if (e.kind.rfind(kKindMasterPrefix, 0) == 0) {
+    if (!e.case_id.empty() || !e.region.empty()) {
+      return InvalidArgument(where + ": master-data events carry no case and no region");
+    }
+  } else {
+    if (!IsDigits(e.region, 12)) return InvalidArgument(where + ": region must be 12 digits");
+    if (e.case_id.size() < 14 || e.case_id.size() > 64 || e.case_id.compare(0, 12, e.region) != 0 ||
+        e.case_id[12] != '-') {
+      return InvalidArgument(where + ": case id must start with its region code and '-'");
+    }
+  }
+  if (EncodeEvent(e).size() > kMaxEventBytes) {
+    return common::ResourceExhausted(where + ": event larger than " + std::to_string(kMaxEventBytes) + " bytes");
+  }
+  return e;
+}
+
+Result<Event> DecodeEvent(std::string_view bytes) {
+  DAIBAN_ASSIGN_OR_RETURN(Json j, common::ParseJson(bytes, "event"));
+  return EventFromJson(j);
+}
+
+bool EventOrderLess(const Event& a, const Event& b) {
+  if (a.hlc != b.hlc) return a.hlc < b.hlc;
+  if (a.origin != b.origin) return a.origin < b.origin;
+  return a.id < b.id;
+}
+
+}  // namespace daiban::sync

@@ -1,0 +1,567 @@
+#include "sync/event_store.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "sync/protocol.h"
+
+namespace daiban::sync {
+
+using common::Result;
+using common::Status;
+using common::Stmt;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  case_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  hlc INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_case ON events(case_id);
+CREATE TABLE IF NOT EXISTS cases(
+  case_id TEXT PRIMARY KEY,
+  region TEXT NOT NULL,
+  status TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  state TEXT NOT NULL,
+  updated_seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS cases_region ON cases(region);
+CREATE TABLE IF NOT EXISTS vv(
+  origin_inc TEXT PRIMARY KEY,
+  origin_region TEXT NOT NULL,
+  have INTEGER NOT NULL DEFAULT 0,
+  hub INTEGER NOT NULL DEFAULT 0,
+  changed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS vv_changed ON vv(changed);
+CREATE TABLE IF NOT EXISTS subtree(
+  prefix TEXT PRIMARY KEY,
+  max_seq INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  sum INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS peers(
+  peer TEXT PRIMARY KEY,
+  pushed_seq INTEGER NOT NULL DEFAULT 0, pushed_id TEXT NOT NULL DEFAULT '',
+  pulled_seq INTEGER NOT NULL DEFAULT 0, pulled_id TEXT NOT NULL DEFAULT '',
+  ack_cursor INTEGER NOT NULL DEFAULT 0,
+  received_seq INTEGER NOT NULL DEFAULT 0, received_id TEXT NOT NULL DEFAULT '',
+  last_ok_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  last_seen_ms INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS quarantine(
+  id TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms INTEGER NOT NULL);
+)sql";
+
+std::string RandomIncarnation() {
+  unsigned char b[4];
+  if (RAND_bytes(b, sizeof b) != 1) {
+    std::fprintf(stderr, "PANIC: no randomness for the store incarnation\n");
+    std::abort();
+  }
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+  return buf;
+}
+
+// First 8 bytes of a hex SHA-256 as an integer: summed (mod 2^64) into subtree digests.
+uint64_t HashPrefix(const std::string& hex) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 16 && i < hex.size(); ++i) {
+    char c = hex[i];
+    v = (v << 4) | static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  return v;
+}
+
+std::string OriginInc(const std::string& id) {
+  size_t b = id.rfind('.');
+  return id.substr(0, b);
+}
+
+
+}  // namespace
+
+std::string RegionPrefix(std::string_view region12) {
+  if (region12.size() != 12) return std::string(region12);
+  static constexpr size_t kCuts[] = {2, 4, 6, 9, 12};
+  size_t end = 12;
+  for (int i = 4; i >= 1; --i) {
+    size_t from = kCuts[i - 1], to = kCuts[i];
+    if (region12.substr(from, to - from).find_first_not_of('0') != std::string_view::npos) break;
+    end = from;
+  }
+  return std::string(region12.substr(0, end));
+}
+
+std::vector<std::string> SubtreePrefixes(std::string_view region) {
+  if (region.empty()) return {""};
+  std::vector<std::string> out;
+  std::string sig = RegionPrefix(region);
+  for (size_t cut : {2, 4, 6, 9, 12}) {
+    if (cut <= sig.size()) out.push_back(sig.substr(0, cut));
+  }
+  return out;
+}
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options) {
+  DAIBAN_RETURN_IF_ERROR(ValidateNodeId(options.node_id));
+  if (options.region.size() != 12) return common::InvalidArgument("store: region must be a 12-digit code");
+  common::DbOptions dbo;
+  dbo.synchronous_full = options.synchronous_full;
+  DAIBAN_ASSIGN_OR_RETURN(auto db, common::Db::Open(options.path, dbo));
+  std::string inc = options.incarnation.empty() ? RandomIncarnation() : options.incarnation;
+  std::unique_ptr<EventStore> store(new EventStore(options, std::move(db), inc));
+  DAIBAN_RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+EventStore::EventStore(StoreOptions o, std::unique_ptr<common::Db> db, std::string incarnation)
+    : options_(std::move(o)), db_(std::move(db)), incarnation_(std::move(incarnation)) {}
+
+EventStore::~EventStore() { AbortBatch(); }
+
+Status EventStore::Migrate() {
+  DAIBAN_RETURN_IF_ERROR(db_->Exec(kSchema));
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT value FROM meta WHERE key='node_id'"));
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  if (row) {
+    std::string stored = q->ColumnText(0);
+    q->Reset();
+    if (stored != options_.node_id) {
+      return common::InvalidArgument("store " + db_->path() + " belongs to node '" + stored + "', not '" +
+                                     options_.node_id + "'");
+    }
+  } else {
+    q->Reset();
+    DAIBAN_ASSIGN_OR_RETURN(Stmt * ins, db_->Prepare("INSERT INTO meta(key, value) VALUES(?, ?)"));
+    DAIBAN_RETURN_IF_ERROR(ins->Bind(1, "node_id").Bind(2, options_.node_id).Run());
+    DAIBAN_ASSIGN_OR_RETURN(ins, db_->Prepare("INSERT INTO meta(key, value) VALUES(?, ?)"));
+    DAIBAN_RETURN_IF_ERROR(ins->Bind(1, "region").Bind(2, options_.region).Run());
+  }
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * ac, db_->Prepare("SELECT COALESCE(MAX(changed), 0) FROM vv"));
+  DAIBAN_ASSIGN_OR_RETURN(bool r2, ac->Step());
+  ack_clock_ = r2 ? ac->ColumnInt(0) : 0;
+  ac->Reset();
+  return Status::Ok();
+}
+
+Status EventStore::BeginBatch() {
+  if (in_batch_) return common::Internal("store: batch already open");
+  DAIBAN_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  in_batch_ = true;
+  return Status::Ok();
+}
+
+void EventStore::AbortBatch() {
+  if (!in_batch_) return;
+  (void)db_->Exec("ROLLBACK");
+  in_batch_ = false;
+  dirty_cases_.clear();
+  dirty_origins_.clear();
+  subtree_delta_.clear();
+  ack_clock_bumped_ = false;
+}
+
+Status EventStore::CommitBatch() {
+  if (!in_batch_) return common::Internal("store: commit without a batch");
+  Status s;
+  for (const auto& c : dirty_cases_) {
+    s = RefoldCase(c);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) {
+    for (const auto& [oi, region] : dirty_origins_) {
+      s = AdvanceVv(oi, region);
+      if (!s.ok()) break;
+    }
+  }
+  if (s.ok()) {
+    for (const auto& [prefix, d] : subtree_delta_) {
+      auto st = db_->Prepare(
+          "INSERT INTO subtree(prefix, max_seq, count, sum) VALUES(?1, ?2, ?3, ?4) "
+          "ON CONFLICT(prefix) DO UPDATE SET max_seq = MAX(max_seq, ?2), count = count + ?3, sum = sum + ?4");
+      if (!st.ok()) {
+        s = st.status();
+        break;
+      }
+      s = (*st)->Bind(1, prefix).Bind(2, d.max_seq).Bind(3, d.count).Bind(4, static_cast<int64_t>(d.sum)).Run();
+      if (!s.ok()) break;
+    }
+  }
+  if (s.ok()) s = db_->Exec("COMMIT");
+  if (!s.ok()) {
+    int64_t clock_before = ack_clock_bumped_ ? ack_clock_ - 1 : ack_clock_;
+    AbortBatch();
+    ack_clock_ = clock_before;
+    return s;
+  }
+  in_batch_ = false;
+  dirty_cases_.clear();
+  dirty_origins_.clear();
+  subtree_delta_.clear();
+  ack_clock_bumped_ = false;
+  return Status::Ok();
+}
+
+Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source) {
+  if (!in_batch_) return common::Internal("store: insert outside a batch");
+  std::string data = EncodeEvent(e);
+  std::string hash = common::Sha256Hex(data);
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * find, db_->Prepare("SELECT hash FROM events WHERE id = ?"));
+  find->Bind(1, e.id);
+  DAIBAN_ASSIGN_OR_RETURN(bool exists, find->Step());
+  if (exists) {
+    std::string stored = find->ColumnText(0);
+    find->Reset();
+    if (stored == hash) return InsertOutcome::kDuplicate;
+    return common::AlreadyExists("event " + e.id + " is already stored with different content (integrity error)");
+  }
+  find->Reset();
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * ins, db_->Prepare("INSERT INTO events(id, case_id, region, origin, hlc, kind, data, hash, source) "
+                               "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ins->Bind(1, e.id).Bind(2, e.case_id).Bind(3, e.region).Bind(4, e.origin);
+  ins->Bind(5, static_cast<int64_t>(e.hlc)).Bind(6, e.kind).Bind(7, data).Bind(8, hash).Bind(9, source);
+  DAIBAN_RETURN_IF_ERROR(ins->Run());
+  int64_t seq = db_->LastInsertRowId();
+  if (!e.is_master()) dirty_cases_.insert(e.case_id);
+  dirty_origins_.emplace(OriginInc(e.id), e.origin_region);
+  uint64_t h = HashPrefix(hash);
+  for (const auto& p : SubtreePrefixes(e.region)) {
+    auto& d = subtree_delta_[p];
+    d.max_seq = std::max(d.max_seq, seq);
+    d.count += 1;
+    d.sum += h;
+  }
+  return InsertOutcome::kInserted;
+}
+
+Status EventStore::RefoldCase(const std::string& case_id) {
+  DAIBAN_ASSIGN_OR_RETURN(std::vector<Event> events, CaseEvents(case_id));
+  if (events.empty()) return Status::Ok();
+  CaseFold fold = FoldCase(std::move(events));
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * up, db_->Prepare("INSERT INTO cases(case_id, region, status, digest, state, updated_seq) "
+                              "VALUES(?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) FROM events)) "
+                              "ON CONFLICT(case_id) DO UPDATE SET status = ?3, digest = ?4, state = ?5, "
+                              "updated_seq = excluded.updated_seq"));
+  up->Bind(1, case_id).Bind(2, fold.state.value("region", "")).Bind(3, fold.state.value("status", ""));
+  up->Bind(4, fold.digest).Bind(5, common::CanonicalJson(fold.state));
+  return up->Run();
+}
+
+Status EventStore::AdvanceVv(const std::string& origin_inc, const std::string& origin_region) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * get, db_->Prepare("SELECT have, hub FROM vv WHERE origin_inc = ?"));
+  get->Bind(1, origin_inc);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
+  int64_t have = row ? get->ColumnInt(0) : 0;
+  int64_t hub = row ? get->ColumnInt(1) : 0;
+  get->Reset();
+  int64_t start = have;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool next, Contains(origin_inc + "." + std::to_string(have + 1)));
+    if (!next) break;
+    ++have;
+  }
+  if (have == start && row) return Status::Ok();
+  if (is_hub()) hub = have;
+  if (!ack_clock_bumped_) {
+    ++ack_clock_;
+    ack_clock_bumped_ = true;
+  }
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * put, db_->Prepare("INSERT INTO vv(origin_inc, origin_region, have, hub, changed) VALUES(?1, ?2, ?3, ?4, ?5) "
+                               "ON CONFLICT(origin_inc) DO UPDATE SET have = ?3, hub = ?4, changed = ?5"));
+  put->Bind(1, origin_inc).Bind(2, origin_region).Bind(3, have).Bind(4, hub).Bind(5, ack_clock_);
+  return put->Run();
+}
+
+Status EventStore::RaiseHub(const std::string& origin_inc, const std::string& origin_region, int64_t hub) {
+  if (!in_batch_) return common::Internal("store: RaiseHub outside a batch");
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * get, db_->Prepare("SELECT hub FROM vv WHERE origin_inc = ?"));
+  get->Bind(1, origin_inc);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
+  int64_t cur = row ? get->ColumnInt(0) : 0;
+  get->Reset();
+  if (row && cur >= hub) return Status::Ok();
+  if (!ack_clock_bumped_) {
+    ++ack_clock_;
+    ack_clock_bumped_ = true;
+  }
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * put, db_->Prepare("INSERT INTO vv(origin_inc, origin_region, have, hub, changed) VALUES(?1, ?2, 0, ?3, ?4) "
+                               "ON CONFLICT(origin_inc) DO UPDATE SET hub = MAX(hub, ?3), changed = ?4"));
+  put->Bind(1, origin_inc).Bind(2, origin_region).Bind(3, hub).Bind(4, ack_clock_);
+  return put->Run();
+}
+
+Result<VvRow> EventStore::GetVv(const std::string& origin_inc) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * get, db_->Prepare("SELECT origin_region, have, hub FROM vv WHERE origin_inc = ?"));
+  get->Bind(1, origin_inc);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
+  VvRow v;
+  v.origin_inc = origin_inc;
+  if (row) {
+    v.origin_region = get->ColumnText(0);
+    v.have = get->ColumnInt(1);
+    v.hub = get->ColumnInt(2);
+  }
+  get->Reset();
+  return v;
+}
+
+Result<std::vector<VvRow>> EventStore::VvChangedSince(int64_t counter, std::string_view prefix, int64_t* now) {
+  *now = ack_clock_;
+  std::vector<VvRow> out;
+  if (counter >= ack_clock_) return out;
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * q, db_->Prepare("SELECT origin_inc, origin_region, have, hub FROM vv WHERE changed > ? ORDER BY changed"));
+  q->Bind(1, counter);
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    std::string region = q->ColumnText(1);
+    if (region.compare(0, prefix.size(), prefix) != 0) continue;
+    out.push_back(VvRow{q->ColumnText(0), region, q->ColumnInt(2), q->ColumnInt(3)});
+  }
+  return out;
+}
+
+int64_t EventStore::LastSeq() {
+  auto q = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events");
+  if (!q.ok()) return 0;
+  auto row = (*q)->Step();
+  int64_t v = row.ok() && *row ? (*q)->ColumnInt(0) : 0;
+  (*q)->Reset();
+  return v;
+}
+
+Result<std::string> EventStore::IdAtSeq(int64_t seq) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT id FROM events WHERE seq = ?"));
+  q->Bind(1, seq);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  std::string id = row ? q->ColumnText(0) : std::string();
+  q->Reset();
+  return id;
+}
+
+Result<bool> EventStore::Contains(const std::string& id) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT 1 FROM events WHERE id = ?"));
+  q->Bind(1, id);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  q->Reset();
+  return row;
+}
+
+Status EventStore::ReadLog(int64_t after, std::string_view prefix, std::string_view exclude_source, size_t limit,
+                           size_t max_bytes, size_t max_scan, std::vector<StoredEvent>* out, LogPosition* scanned,
+                           bool* more) {
+  out->clear();
+  *more = false;
+  scanned->seq = after;
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * q, db_->Prepare("SELECT seq, id, region, source, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?"));
+  q->Bind(1, after).Bind(2, static_cast<int64_t>(max_scan + 1));
+  size_t bytes = 0, rows = 0;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    if (rows == max_scan || out->size() == limit || (bytes >= max_bytes && !out->empty())) {
+      *more = true;
+      break;
+    }
+    ++rows;
+    int64_t seq = q->ColumnInt(0);
+    std::string id = q->ColumnText(1);
+    std::string region = q->ColumnText(2);
+    std::string source = q->ColumnText(3);
+    scanned->seq = seq;
+    scanned->id = id;
+    bool in_scope = region.empty() || region.compare(0, prefix.size(), prefix) == 0;
+    if (!in_scope || (!exclude_source.empty() && source == exclude_source)) continue;
+    StoredEvent se{seq, q->ColumnText(4), std::move(source), std::move(region), std::move(id)};
+    bytes += se.bytes.size();
+    out->push_back(std::move(se));
+  }
+  q->Reset();
+  return Status::Ok();
+}
+
+Result<int64_t> EventStore::SubtreeMaxSeq(std::string_view prefix) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT COALESCE(MAX(max_seq), 0) FROM subtree WHERE prefix IN (?, '')"));
+  q->Bind(1, prefix);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  int64_t v = row ? q->ColumnInt(0) : 0;
+  q->Reset();
+  return v;
+}
+
+Result<std::string> EventStore::SubtreeDigest(std::string_view prefix) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT count, sum FROM subtree WHERE prefix = ?"));
+  q->Bind(1, prefix);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  int64_t count = row ? q->ColumnInt(0) : 0;
+  uint64_t sum = row ? static_cast<uint64_t>(q->ColumnInt(1)) : 0;
+  q->Reset();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%lld:%016llx", static_cast<long long>(count), static_cast<unsigned long long>(sum));
+  return std::string(buf);
+}
+
+Result<std::vector<Event>> EventStore::CaseEvents(const std::string& case_id) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT data FROM events WHERE case_id = ? ORDER BY seq"));
+  q->Bind(1, case_id);
+  std::vector<Event> out;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    auto e = DecodeEvent(q->ColumnText(0));
+    if (!e.ok()) {
+      q->Reset();
+      return common::DataLoss("stored event of case " + case_id + " does not decode: " + e.status().message());
+    }
+    out.push_back(std::move(e).value());
+  }
+  return out;
+}
+
+Result<CaseFold> EventStore::GetCase(const std::string& case_id) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT state, digest FROM cases WHERE case_id = ?"));
+  q->Bind(1, case_id);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  if (!row) return common::NotFound("case " + case_id + " is not stored here");
+  CaseFold f;
+  auto state = common::ParseJson(q->ColumnText(0), "case state");
+  f.digest = q->ColumnText(1);
+  q->Reset();
+  if (!state.ok()) return common::DataLoss(state.status().message());
+  f.state = std::move(state).value();
+  return f;
+}
+
+Result<std::vector<std::string>> EventStore::CaseIds() {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT case_id FROM cases ORDER BY case_id"));
+  std::vector<std::string> out;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(q->ColumnText(0));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> EventStore::AllEventIds() {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT id FROM events ORDER BY id"));
+  std::vector<std::string> out;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(q->ColumnText(0));
+  }
+  return out;
+}
+
+Result<int64_t> EventStore::EventCount() {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT COUNT(*) FROM events"));
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  int64_t n = row ? q->ColumnInt(0) : 0;
+  q->Reset();
+  return n;
+}
+
+Result<std::vector<std::string>> EventStore::CaseHeads(const std::string& case_id) {
+  DAIBAN_ASSIGN_OR_RETURN(CaseFold f, GetCase(case_id));
+  std::vector<std::string> heads;
+  for (const auto& h : f.state["heads"]) heads.push_back(h.get<std::string>());
+  return heads;
+}
+
+Result<PeerState> EventStore::GetPeer(const std::string& peer) {
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * q, db_->Prepare("SELECT pushed_seq, pushed_id, pulled_seq, pulled_id, ack_cursor, received_seq, "
+                             "received_id, last_ok_ms, last_error, last_seen_ms FROM peers WHERE peer = ?"));
+  q->Bind(1, peer);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  PeerState p;
+  p.peer = peer;
+  if (row) {
+    p.pushed = {q->ColumnInt(0), q->ColumnText(1)};
+    p.pulled = {q->ColumnInt(2), q->ColumnText(3)};
+    p.ack_cursor = q->ColumnInt(4);
+    p.received = {q->ColumnInt(5), q->ColumnText(6)};
+    p.last_ok_ms = q->ColumnInt(7);
+    p.last_error = q->ColumnText(8);
+    p.last_seen_ms = q->ColumnInt(9);
+  }
+  q->Reset();
+  return p;
+}
+
+Status EventStore::PutPeer(const PeerState& p) {
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * q, db_->Prepare("INSERT OR REPLACE INTO peers(peer, pushed_seq, pushed_id, pulled_seq, pulled_id, "
+                             "ack_cursor, received_seq, received_id, last_ok_ms, last_error, last_seen_ms) "
+                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  q->Bind(1, p.peer).Bind(2, p.pushed.seq).Bind(3, p.pushed.id).Bind(4, p.pulled.seq).Bind(5, p.pulled.id);
+  q->Bind(6, p.ack_cursor).Bind(7, p.received.seq).Bind(8, p.received.id).Bind(9, p.last_ok_ms);
+  q->Bind(10, p.last_error).Bind(11, p.last_seen_ms);
+  return q->Run();
+}
+
+Result<std::vector<PeerState>> EventStore::Peers() {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT peer FROM peers ORDER BY peer"));
+  std::vector<std::string> names;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    names.push_back(q->ColumnText(0));
+  }
+  std::vector<PeerState> out;
+  for (const auto& n : names) {
+    DAIBAN_ASSIGN_OR_RETURN(PeerState p, GetPeer(n));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<int64_t> EventStore::CountPending(int64_t after, std::string_view peer) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT COUNT(*) FROM events WHERE seq > ? AND source != ?"));
+  q->Bind(1, after).Bind(2, peer);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  int64_t n = row ? q->ColumnInt(0) : 0;
+  q->Reset();
+  return n;
+}
+
+Status EventStore::Quarantine(const std::string& id, const std::string& peer, const std::string& reason,
+                              int64_t now_ms) {
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * q, db_->Prepare("INSERT OR REPLACE INTO quarantine(id, peer, reason, at_ms) VALUES(?, ?, ?, ?)"));
+  q->Bind(1, id).Bind(2, peer).Bind(3, reason).Bind(4, now_ms);
+  return q->Run();
+}
+
+Result<std::vector<QuarantinedEvent>> EventStore::QuarantineList() {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT id, peer, reason, at_ms FROM quarantine ORDER BY at_ms, id"));
+  std::vector<QuarantinedEvent> out;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back({q->ColumnText(0), q->ColumnText(1), q->ColumnText(2), q->ColumnInt(3)});
+  }
+  return out;
+}
+
+}  // namespace daiban::sync

@@ -1,0 +1,196 @@
+// The event store of one node: an append-only SQLite log of events, the folded state
+// of every case, and the bookkeeping replication needs.
+//
+// Tables (docs/PROTOCOL.md §3):
+//   events     seq (local append order, the cursor space), id (unique), case, region,
+//              origin, hlc, kind, canonical bytes, content hash, source peer
+//   cases      the fold of each case: state JSON, digest, status
+//   vv         per origin incarnation: the highest counter held with no gap below it
+//              ("have"), and the same as known for the city hub ("hub")
+//   subtree    per region prefix (2/4/6/9/12 digits, "" for master data): the greatest
+//              seq, event count and an order-free sum of event hashes — O(1) "anything
+//              new for this subtree?" and a cheap per-jurisdiction digest
+//   peers      per peer node: push and pull checkpoints, last success, last error
+//   quarantine events a peer refused, with the reason, for a person to see
+//   meta       this node's identity
+//
+// Writes happen inside a batch (BeginBatch ... CommitBatch): everything in a batch,
+// including peer checkpoints written by the caller, becomes durable together or not at
+// all, and CommitBatch returns only after the commit is on disk (synchronous=FULL).
+// Not thread-safe: the owner serialises access.
+#ifndef DAIBAN_SYNC_EVENT_STORE_H_
+#define DAIBAN_SYNC_EVENT_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "common/sqlite.h"
+#include "common/status.h"
+#include "common/tier.h"
+#include "sync/event.h"
+#include "sync/merge.h"
+
+namespace daiban::sync {
+
+struct StoreOptions {
+  std::string path;              // SQLite file; ":memory:" for tests (default: none, required)
+  std::string node_id;           // this node's id (required)
+  std::string region;            // this node's 12-digit region code (required)
+  common::Tier tier = common::Tier::kVillage;  // this node's tier (default: village)
+  std::string incarnation;       // 8 hex digits for ids minted by this opening; "" = random (default)
+  bool synchronous_full = true;  // fsync every commit (default: on; benchmarks may turn it off)
+};
+
+// A position in a log: the seq and the id of the event stored there. (0, "") is the start.
+struct LogPosition {
+  int64_t seq = 0;
+  std::string id;
+  bool operator==(const LogPosition&) const = default;
+};
+
+struct StoredEvent {
+  int64_t seq = 0;
+  std::string bytes;   // canonical JSON
+  std::string source;  // peer it came from; "" if made here
+  std::string region;
+  std::string id;
+};
+
+struct PeerState {
+  std::string peer;
+  LogPosition pushed;      // as child: my log position the peer has acknowledged
+  LogPosition pulled;      // as child: the peer's log position I have applied
+  int64_t ack_cursor = 0;  // as child: the peer's vv change counter I have seen
+  LogPosition received;    // as parent: the peer's log position I have applied
+  int64_t last_ok_ms = 0;
+  std::string last_error;
+  int64_t last_seen_ms = 0;  // as parent: when the peer last called
+};
+
+struct VvRow {
+  std::string origin_inc;   // "origin.incarnation"
+  std::string origin_region;
+  int64_t have = 0;
+  int64_t hub = 0;
+};
+
+struct QuarantinedEvent {
+  std::string id;
+  std::string peer;
+  std::string reason;
+  int64_t at_ms = 0;
+};
+
+enum class InsertOutcome { kInserted, kDuplicate };
+
+class EventStore {
+ public:
+  // Opens or creates the store. kInvalidArgument if the file belongs to another node id.
+  static common::Result<std::unique_ptr<EventStore>> Open(const StoreOptions& options);
+  ~EventStore();
+
+  const std::string& node_id() const { return options_.node_id; }
+  const std::string& region() const { return options_.region; }
+  common::Tier tier() const { return options_.tier; }
+  const std::string& incarnation() const { return incarnation_; }
+  bool is_hub() const { return options_.tier == common::Tier::kCity; }
+
+  // ---- batches ----
+  common::Status BeginBatch();
+  // Folds the cases touched, updates vv and subtree rows, commits durably.
+  common::Status CommitBatch();
+  // Discards everything since BeginBatch.
+  void AbortBatch();
+  bool in_batch() const { return in_batch_; }
+
+  // REQUIRES: in_batch(). Inserts an event that arrived from `source` ("" = made here).
+  // kDuplicate if the same id with the same bytes is already stored; kAlreadyExists
+  // error (integrity) if the id is stored with different bytes — nothing is changed.
+  common::Result<InsertOutcome> Insert(const Event& e, std::string_view source);
+
+  // Next counter for an id minted by this node in this incarnation (starts at 1).
+  int64_t NextCounter() { return ++counter_; }
+
+  // ---- reading ----
+  int64_t LastSeq();
+  // The id stored at `seq`, or "" if none.
+  common::Result<std::string> IdAtSeq(int64_t seq);
+  common::Result<bool> Contains(const std::string& id);
+  // Events with seq > after, in seq order, at most `limit` and about `max_bytes`.
+  // Only events whose region is under `prefix` (or master data) and whose source is
+  // not `exclude_source`. Scans at most `max_scan` rows; *scanned is the last position
+  // looked at (the caller's next cursor), *more is true if rows remain after it.
+  common::Status ReadLog(int64_t after, std::string_view prefix, std::string_view exclude_source, size_t limit,
+                         size_t max_bytes, size_t max_scan, std::vector<StoredEvent>* out, LogPosition* scanned,
+                         bool* more);
+  // Greatest seq of an event under `prefix` or of master data (0 if none).
+  common::Result<int64_t> SubtreeMaxSeq(std::string_view prefix);
+  // Order-free digest of the events under `prefix`: "<count>:<hex sum>".
+  common::Result<std::string> SubtreeDigest(std::string_view prefix);
+
+  common::Result<std::vector<Event>> CaseEvents(const std::string& case_id);
+  // The folded state, or kNotFound.
+  common::Result<CaseFold> GetCase(const std::string& case_id);
+  common::Result<std::vector<std::string>> CaseIds();
+  common::Result<std::vector<std::string>> AllEventIds();
+  common::Result<int64_t> EventCount();
+  // Heads of a case (parents for the next event on it).
+  common::Result<std::vector<std::string>> CaseHeads(const std::string& case_id);
+
+  // ---- replication bookkeeping ----
+  common::Result<PeerState> GetPeer(const std::string& peer);
+  common::Status PutPeer(const PeerState& p);
+  common::Result<std::vector<PeerState>> Peers();
+  // Events in my log after `after` that did not come from `peer` (pending upload).
+  common::Result<int64_t> CountPending(int64_t after, std::string_view peer);
+
+  common::Result<std::vector<VvRow>> VvChangedSince(int64_t counter, std::string_view prefix, int64_t* now);
+  // Learned from the parent: the hub holds origin_inc up to `hub`. Only ever raises.
+  common::Status RaiseHub(const std::string& origin_inc, const std::string& origin_region, int64_t hub);
+  common::Result<VvRow> GetVv(const std::string& origin_inc);
+
+  common::Status Quarantine(const std::string& id, const std::string& peer, const std::string& reason,
+                            int64_t now_ms);
+  common::Result<std::vector<QuarantinedEvent>> QuarantineList();
+
+  common::Db* db() { return db_.get(); }
+
+ private:
+  EventStore(StoreOptions o, std::unique_ptr<common::Db> db, std::string incarnation);
+  common::Status Migrate();
+  common::Status RefoldCase(const std::string& case_id);
+  common::Status AdvanceVv(const std::string& origin_inc, const std::string& origin_region);
+  common::Status BumpAckClock(const std::string& origin_inc);
+
+  StoreOptions options_;
+  std::unique_ptr<common::Db> db_;
+  std::string incarnation_;
+  int64_t counter_ = 0;
+  bool in_batch_ = false;
+  // Per batch: touched cases, origins and subtree deltas.
+  std::set<std::string> dirty_cases_;
+  std::map<std::string, std::string> dirty_origins_;  // origin_inc -> origin_region
+  struct SubtreeDelta {
+    int64_t max_seq = 0;
+    int64_t count = 0;
+    uint64_t sum = 0;
+  };
+  std::map<std::string, SubtreeDelta> subtree_delta_;
+  bool ack_clock_bumped_ = false;
+  int64_t ack_clock_ = 0;
+};
+
+// The region prefixes an event counts under: "" for master data, else the 2,4,6,9,12
+// digit prefixes of its region.
+std::vector<std::string> SubtreePrefixes(std::string_view region);
+// The significant prefix of a 12-digit region code ("210902001000" -> "210902001").
+std::string RegionPrefix(std::string_view region12);
+
+}  // namespace daiban::sync
+
+#endif  // DAIBAN_SYNC_EVENT_STORE_H_

@@ -1,0 +1,321 @@
+#include "sync/merge.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/case_machine.h"
+#include "sync/protocol.h"
+
+namespace daiban::sync {
+
+using common::CaseAction;
+using common::CaseFacts;
+using common::CaseStatus;
+using common::Tier;
+
+const std::vector<std::string>& EditableFields() {
+  static const std::vector<std::string> fields = {"applicant_id", "applicant_name", "applicant_phone", "note"};
+  return fields;
+}
+
+namespace {
+
+// Ancestor sets as bitsets over indices into the sorted event vector.
+class Ancestry {
+ public:
+  explicit Ancestry(const std::vector<Event>& events) : n_(events.size()), words_((n_ + 63) / 64) {
+    bits_.assign(n_ * words_, 0);
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < n_; ++i) index[events[i].id] = i;
+    parents_.resize(n_);
+    for (size_t i = 0; i < n_; ++i) {
+      for (const auto& p : events[i].parents) {
+        auto it = index.find(p);
+        if (it != index.end() && it->second != i) parents_[i].push_back(it->second);
+      }
+    }
+    state_.assign(n_, 0);
+    for (size_t i = 0; i < n_; ++i) Visit(i);
+  }
+
+  // True if event a is a (transitive) ancestor of event b.
+  bool IsAncestor(size_t a, size_t b) const { return (bits_[b * words_ + a / 64] >> (a % 64)) & 1u; }
+  bool Concurrent(size_t a, size_t b) const { return a != b && !IsAncestor(a, b) && !IsAncestor(b, a); }
+
+ private:
+  // Iterative DFS; a parent cycle (only possible with forged events) is cut, not followed.
+  void Visit(size_t root) {
+    if (state_[root] == 2) return;
+    std::vector<std::pair<size_t, size_t>> stack{{root, 0}};
+    state_[root] = 1;
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < parents_[node].size()) {
+        size_t p = parents_[node][next++];
+        if (state_[p] == 0) {
+          state_[p] = 1;
+          stack.emplace_back(p, 0);
+        }
+        continue;
+      }
+      for (size_t p : parents_[node]) {
+        if (state_[p] != 2) continue;  // on the current path: a cycle
+        bits_[node * words_ + p / 64] |= uint64_t{1} << (p % 64);
+        for (size_t w = 0; w < words_; ++w) bits_[node * words_ + w] |= bits_[p * words_ + w];
+      }
+      state_[node] = 2;
+      stack.pop_back();
+    }
+  }
+
+  size_t n_, words_;
+  std::vector<uint64_t> bits_;
+  std::vector<std::vector<size_t>> parents_;
+  std::vector<uint8_t> state_;
+};
+
+int Authority(CaseAction a) {
+  switch (a) {
+    case CaseAction::kDecide: return 6;
+    case CaseAction::kComplete: return 5;
+    case CaseAction::kReject:
+    case CaseAction::kDeliver: return 4;
+    case CaseAction::kAccept:
+    case CaseAction::kForward:
+    case CaseAction::kRequestSupplement:
+    case CaseAction::kEvaluate: return 3;
+    case CaseAction::kSubmit:
+    case CaseAction::kSupplement: return 2;
+    case CaseAction::kWithdraw: return 1;
+  }
+  return 0;
+}
+
+Tier TierOr(const Json& body, const char* key, Tier fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_string()) return fallback;
+  auto t = common::ParseTier(it->get<std::string>());
+  return t.ok() ? *t : fallback;
+}
+
+std::string StrOr(const Json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+void AddStrings(const Json& body, const char* key, std::set<std::string>* out) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_array()) return;
+  for (const auto& v : *it) {
+    if (v.is_string()) out->insert(v.get<std::string>());
+  }
+}
+
+}  // namespace
+
+CaseFold FoldCase(std::vector<Event> events) {
+  std::sort(events.begin(), events.end(), EventOrderLess);
+  events.erase(std::unique(events.begin(), events.end(),
+                           [](const Event& a, const Event& b) { return a.id == b.id; }),
+               events.end());
+  const size_t n = events.size();
+  Ancestry anc(events);
+
+  Json state = Json::object();
+  Json superseded = Json::array();
+  state["case"] = n ? events[0].case_id : "";
+  state["region"] = n ? events[0].region : "";
+  state["events"] = n;
+
+  // Heads of the whole case: events no other event has as an ancestor.
+  Json heads = Json::array();
+  for (size_t i = 0; i < n; ++i) {
+    bool head = true;
+    for (size_t j = 0; j < n && head; ++j) head = !anc.IsAncestor(i, j);
+    if (head) heads.push_back(events[i].id);
+  }
+  state["heads"] = heads;
+
+  // The create event: the first case.create in order; later ones are superseded.
+  const Event* create = nullptr;
+  for (const auto& e : events) {
+    if (e.kind != kKindCreate) continue;
+    if (!create) {
+      create = &e;
+    } else {
+      superseded.push_back({{"event", e.id}, {"action", "create"}, {"reason", "the case was already created by " + create->id}});
+    }
+  }
+  CaseFacts facts;
+  if (create) {
+    const Json& b = create->body;
+    state["created"] = {{"event", create->id}, {"hlc", create->hlc}, {"user", create->actor.user}, {"origin", create->origin}};
+    for (const char* k : {"item", "item_name", "department", "item_kind"}) state[k] = StrOr(b, k);
+    auto pd = b.find("promised_days");
+    state["promised_days"] = pd != b.end() && pd->is_number_integer() ? pd->get<int64_t>() : 0;
+    facts.filed_tier = create->actor.tier;
+    facts.accept_level = TierOr(b, "accept_level", Tier::kTownship);
+    facts.decide_level = TierOr(b, "decide_level", facts.accept_level);
+    facts.holder_tier = facts.filed_tier;
+    state["filed_tier"] = common::TierName(facts.filed_tier);
+    state["accept_level"] = common::TierName(facts.accept_level);
+    state["decide_level"] = common::TierName(facts.decide_level);
+    Json required = Json::array();
+    if (auto it = b.find("materials_required"); it != b.end() && it->is_array()) {
+      for (const auto& m : *it) if (m.is_string()) required.push_back(m);
+    }
+    state["materials_required"] = required;
+  } else {
+    state["incomplete"] = "the case.create event has not arrived yet";
+  }
+
+  // Rule 2: fields, last-writer-wins among heads, concurrent heads shown as conflicts.
+  Json fields = Json::object();
+  Json conflicts = Json::array();
+  for (const std::string& field : EditableFields()) {
+    std::vector<size_t> writes;
+    for (size_t i = 0; i < n; ++i) {
+      const Event& e = events[i];
+      const Json* src = nullptr;
+      if (&e == create) {
+        src = &e.body;
+      } else if (e.kind == kKindEdit) {
+        auto f = e.body.find("fields");
+        if (f != e.body.end() && f->is_object()) src = &*f;
+      }
+      if (src && src->contains(field) && (*src)[field].is_string()) writes.push_back(i);
+    }
+    std::vector<size_t> field_heads;
+    for (size_t w : writes) {
+      bool seen = false;
+      for (size_t o : writes) seen = seen || anc.IsAncestor(w, o);
+      if (!seen) field_heads.push_back(w);
+    }
+    if (field_heads.empty()) continue;
+    auto value_of = [&](size_t i) -> std::string {
+      const Event& e = events[i];
+      const Json& src = (&e == create) ? e.body : e.body["fields"];
+      return src[field].get<std::string>();
+    };
+    size_t winner = field_heads.back();  // events are sorted: the last head is the greatest
+    fields[field] = value_of(winner);
+    if (field_heads.size() > 1) {
+      Json candidates = Json::array();
+      for (size_t h : field_heads) {
+        candidates.push_back({{"event", events[h].id}, {"value", value_of(h)}, {"origin", events[h].origin},
+                              {"user", events[h].actor.user}, {"hlc", events[h].hlc}});
+      }
+      conflicts.push_back({{"field", field}, {"winner", events[winner].id}, {"candidates", candidates}});
+    }
+  }
+  state["fields"] = fields;
+  state["conflicts"] = conflicts;
+
+  // Rule 4: sets.
+  std::set<std::string> materials;
+  Json comments = Json::array();
+  for (const auto& e : events) {
+    if (&e == create) AddStrings(e.body, "materials", &materials);
+    if (e.kind == kKindMaterials) AddStrings(e.body, "add", &materials);
+    if (e.kind == kKindComment && e.body.contains("text") && e.body["text"].is_string()) {
+      comments.push_back({{"event", e.id}, {"user", e.actor.user}, {"hlc", e.hlc}, {"text", e.body["text"]}});
+    }
+  }
+  state["materials"] = materials;
+  state["comments"] = comments;
+
+  // Rule 3: status by topological order with authority among concurrent steps.
+  std::vector<size_t> steps;
+  for (size_t i = 0; i < n; ++i) if (events[i].kind == kKindStep) steps.push_back(i);
+  std::vector<bool> done(n, false);
+  Json history = Json::array();
+  Json missing = Json::array();
+  bool supplement_done = false;
+  for (size_t round = 0; round < steps.size(); ++round) {
+    // Ready: unprocessed steps whose ancestor steps are all processed.
+    size_t best = n;
+    int best_auth = -1;
+    Tier best_tier = Tier::kVillage;
+    for (size_t s : steps) {
+      if (done[s]) continue;
+      bool ready = true;
+      for (size_t o : steps) ready = ready && (done[o] || o == s || !anc.IsAncestor(o, s));
+      if (!ready) continue;
+      auto action = common::ParseCaseAction(StrOr(events[s].body, "action"));
+      int auth = action.ok() ? Authority(*action) : 0;
+      Tier tier = events[s].actor.tier;
+      // Strictly greater wins; on equal authority and tier the earlier in rule-1 order (smaller s) stays.
+      if (best == n || auth > best_auth || (auth == best_auth && tier > best_tier)) {
+        best = s;
+        best_auth = auth;
+        best_tier = tier;
+      }
+    }
+    if (best == n) break;  // only possible with a parent cycle among forged events
+    done[best] = true;
+    const Event& e = events[best];
+    std::string action_name = StrOr(e.body, "action");
+    auto action = common::ParseCaseAction(action_name);
+    std::string reason;
+    if (!create) {
+      reason = "the case.create event has not arrived yet";
+    } else if (!action.ok()) {
+      reason = action.status().message();
+    } else {
+      auto next = common::CheckStep(facts, *action, e.actor.tier, e.actor.role);
+      if (!next.ok()) reason = next.status().message();
+    }
+    if (!reason.empty()) {
+      superseded.push_back({{"event", e.id}, {"action", action_name}, {"reason", reason}});
+      history.push_back({{"event", e.id}, {"action", action_name}, {"user", e.actor.user},
+                         {"tier", common::TierName(e.actor.tier)}, {"hlc", e.hlc}, {"applied", false}});
+      continue;
+    }
+    facts = common::ApplyStep(facts, *action, e.actor.tier);
+    history.push_back({{"event", e.id}, {"action", action_name}, {"user", e.actor.user},
+                       {"tier", common::TierName(e.actor.tier)}, {"hlc", e.hlc}, {"applied", true}});
+    std::string date = StrOr(e.body, "date");
+    switch (*action) {
+      case CaseAction::kAccept:
+        state["accepted_on"] = date;
+        state["due_date"] = StrOr(e.body, "due_date");
+        break;
+      case CaseAction::kRequestSupplement:
+        missing = Json::array();
+        if (auto it = e.body.find("missing"); it != e.body.end() && it->is_array()) {
+          for (const auto& m : *it) if (m.is_string()) missing.push_back(m);
+        }
+        state["supplement_reason"] = StrOr(e.body, "reason");
+        break;
+      case CaseAction::kSupplement: supplement_done = true; break;
+      case CaseAction::kReject: state["rejected_reason"] = StrOr(e.body, "reason"); break;
+      case CaseAction::kDecide: {
+        auto ap = e.body.find("approved");
+        state["decision"] = {{"approved", ap != e.body.end() && ap->is_boolean() && ap->get<bool>()},
+                             {"reason", StrOr(e.body, "reason")}, {"on", date}};
+        break;
+      }
+      case CaseAction::kComplete: state["completed_on"] = date; break;
+      case CaseAction::kDeliver: state["delivered_on"] = date; break;
+      case CaseAction::kEvaluate: state["evaluation"] = StrOr(e.body, "evaluation"); break;
+      case CaseAction::kWithdraw: state["withdrawn_reason"] = StrOr(e.body, "reason"); break;
+      case CaseAction::kSubmit: state["submitted_on"] = date; break;
+      case CaseAction::kForward: break;
+    }
+  }
+  state["status"] = common::CaseStatusName(facts.status);
+  state["holder_tier"] = common::TierName(facts.holder_tier);
+  state["supplement_requested"] = facts.supplement_requested_before;
+  state["supplement_missing"] = missing;
+  state["supplemented"] = supplement_done;
+  state["steps"] = history;
+  state["superseded"] = superseded;
+
+  CaseFold out;
+  out.digest = common::Sha256Hex(common::CanonicalJson(state));
+  out.state = std::move(state);
+  return out;
+}
+
+}  // namespace daiban::sync

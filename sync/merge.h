@@ -1,0 +1,48 @@
+// Folding a case's events into its state, with the merge rules.
+//
+// FoldCase is a pure function of the *set* of events: any arrival order, and any
+// repetition, gives byte-identical canonical state and the same digest.
+//
+// The rules (docs/PROTOCOL.md §6 has examples; sync/SPEC.md maps each to its test):
+//  1. Order. Events are sorted by (hlc, origin, id). HLC makes this a linear extension
+//     of causality: an author stamps an event after observing all its parents.
+//  2. Fields (applicant_name, applicant_id, applicant_phone, note). The writes of a field
+//     that no later write of the same field has seen are its heads. One head: its value.
+//     Several (concurrent edits): the greatest by rule 1 wins, and the field is listed
+//     under "conflicts" with every candidate, until someone writes the field with an
+//     event whose parents cover all heads (a settling edit) — then there is one head again.
+//  3. Status. Lifecycle steps are applied in a topological order of their causal
+//     relation; among steps that are concurrent (neither saw the other), the one with
+//     greater authority goes first: decide > complete > reject, deliver > accept, forward,
+//     request_supplement, evaluate > submit, supplement > withdraw; then the higher tier;
+//     then rule 1. A step that is not valid from the status reached so far (or not allowed
+//     for its actor's role and tier) is kept and listed under "superseded" with the reason.
+//     So a decision is never undone by a concurrent withdrawal, and a concurrent accept
+//     and withdraw both take effect (accepted, then withdrawn).
+//  4. Sets. Materials received and comments are unions.
+//  5. Duplicates. A second case.create for the same case is superseded.
+#ifndef DAIBAN_SYNC_MERGE_H_
+#define DAIBAN_SYNC_MERGE_H_
+
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "sync/event.h"
+
+namespace daiban::sync {
+
+// Fields a case.edit may set.
+const std::vector<std::string>& EditableFields();
+
+struct CaseFold {
+  Json state;          // canonical case state (see docs/PROTOCOL.md §6 for its fields)
+  std::string digest;  // hex SHA-256 of CanonicalJson(state)
+};
+
+// REQUIRES: every event has the same case_id (not master data). Duplicates are ignored.
+CaseFold FoldCase(std::vector<Event> events);
+
+}  // namespace daiban::sync
+
+#endif  // DAIBAN_SYNC_MERGE_H_
