@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS vv(
   origin_inc TEXT PRIMARY KEY,
   origin_region TEXT NOT NULL,
   have INTEGER NOT NULL DEFAULT 0,
+  up INTEGER NOT NULL DEFAULT 0,
   hub INTEGER NOT NULL DEFAULT 0,
   changed INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS vv_changed ON vv(changed);
@@ -267,7 +268,7 @@ Status EventStore::AdvanceVv(const std::string& origin_inc, const std::string& o
   get->Bind(1, origin_inc);
   DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
   int64_t have = row ? get->ColumnInt(0) : 0;
-  int64_t hub = row ? get->ColumnInt(1) : 0;
+  int64_t hub = row ? get->ColumnInt(1) : 0;  // at the hub: follows have
   get->Reset();
   int64_t start = have;
   for (;;) {
@@ -283,32 +284,36 @@ Status EventStore::AdvanceVv(const std::string& origin_inc, const std::string& o
   }
   DAIBAN_ASSIGN_OR_RETURN(
       Stmt * put, db_->Prepare("INSERT INTO vv(origin_inc, origin_region, have, hub, changed) VALUES(?1, ?2, ?3, ?4, ?5) "
-                               "ON CONFLICT(origin_inc) DO UPDATE SET have = ?3, hub = ?4, changed = ?5"));
+                               "ON CONFLICT(origin_inc) DO UPDATE SET have = ?3, hub = MAX(hub, ?4), changed = ?5"));
   put->Bind(1, origin_inc).Bind(2, origin_region).Bind(3, have).Bind(4, hub).Bind(5, ack_clock_);
   return put->Run();
 }
 
-Status EventStore::RaiseHub(const std::string& origin_inc, const std::string& origin_region, int64_t hub) {
-  if (!in_batch_) return common::Internal("store: RaiseHub outside a batch");
-  DAIBAN_ASSIGN_OR_RETURN(Stmt * get, db_->Prepare("SELECT hub FROM vv WHERE origin_inc = ?"));
+Status EventStore::RaiseAcks(const std::string& origin_inc, const std::string& origin_region, int64_t up,
+                             int64_t hub) {
+  if (!in_batch_) return common::Internal("store: RaiseAcks outside a batch");
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * get, db_->Prepare("SELECT up, hub FROM vv WHERE origin_inc = ?"));
   get->Bind(1, origin_inc);
   DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
-  int64_t cur = row ? get->ColumnInt(0) : 0;
+  int64_t cur_up = row ? get->ColumnInt(0) : 0;
+  int64_t cur_hub = row ? get->ColumnInt(1) : 0;
   get->Reset();
-  if (row && cur >= hub) return Status::Ok();
+  if (row && cur_up >= up && cur_hub >= hub) return Status::Ok();
   if (!ack_clock_bumped_) {
     ++ack_clock_;
     ack_clock_bumped_ = true;
   }
   DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * put, db_->Prepare("INSERT INTO vv(origin_inc, origin_region, have, hub, changed) VALUES(?1, ?2, 0, ?3, ?4) "
-                               "ON CONFLICT(origin_inc) DO UPDATE SET hub = MAX(hub, ?3), changed = ?4"));
-  put->Bind(1, origin_inc).Bind(2, origin_region).Bind(3, hub).Bind(4, ack_clock_);
+      Stmt * put, db_->Prepare("INSERT INTO vv(origin_inc, origin_region, have, up, hub, changed) "
+                               "VALUES(?1, ?2, 0, ?3, ?4, ?5) ON CONFLICT(origin_inc) DO UPDATE SET "
+                               "up = MAX(up, ?3), hub = MAX(hub, ?4), changed = ?5"));
+  put->Bind(1, origin_inc).Bind(2, origin_region).Bind(3, up).Bind(4, hub).Bind(5, ack_clock_);
   return put->Run();
 }
 
 Result<VvRow> EventStore::GetVv(const std::string& origin_inc) {
-  DAIBAN_ASSIGN_OR_RETURN(Stmt * get, db_->Prepare("SELECT origin_region, have, hub FROM vv WHERE origin_inc = ?"));
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * get,
+                          db_->Prepare("SELECT origin_region, have, up, hub FROM vv WHERE origin_inc = ?"));
   get->Bind(1, origin_inc);
   DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
   VvRow v;
@@ -316,7 +321,8 @@ Result<VvRow> EventStore::GetVv(const std::string& origin_inc) {
   if (row) {
     v.origin_region = get->ColumnText(0);
     v.have = get->ColumnInt(1);
-    v.hub = get->ColumnInt(2);
+    v.up = get->ColumnInt(2);
+    v.hub = get->ColumnInt(3);
   }
   get->Reset();
   return v;
@@ -327,14 +333,15 @@ Result<std::vector<VvRow>> EventStore::VvChangedSince(int64_t counter, std::stri
   std::vector<VvRow> out;
   if (counter >= ack_clock_) return out;
   DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * q, db_->Prepare("SELECT origin_inc, origin_region, have, hub FROM vv WHERE changed > ? ORDER BY changed"));
+      Stmt * q,
+      db_->Prepare("SELECT origin_inc, origin_region, have, up, hub FROM vv WHERE changed > ? ORDER BY changed"));
   q->Bind(1, counter);
   for (;;) {
     DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) break;
     std::string region = q->ColumnText(1);
     if (region.compare(0, prefix.size(), prefix) != 0) continue;
-    out.push_back(VvRow{q->ColumnText(0), region, q->ColumnInt(2), q->ColumnInt(3)});
+    out.push_back(VvRow{q->ColumnText(0), region, q->ColumnInt(2), q->ColumnInt(3), q->ColumnInt(4)});
   }
   return out;
 }
@@ -365,7 +372,8 @@ Result<bool> EventStore::Contains(const std::string& id) {
   return row;
 }
 
-Status EventStore::ReadLog(int64_t after, std::string_view prefix, std::string_view exclude_source, size_t limit,
+Status EventStore::ReadLog(int64_t after, std::string_view prefix, bool include_master,
+                           std::string_view exclude_source, size_t limit,
                            size_t max_bytes, size_t max_scan, std::vector<StoredEvent>* out, LogPosition* scanned,
                            bool* more) {
   out->clear();
@@ -389,7 +397,7 @@ Status EventStore::ReadLog(int64_t after, std::string_view prefix, std::string_v
     std::string source = q->ColumnText(3);
     scanned->seq = seq;
     scanned->id = id;
-    bool in_scope = region.empty() || region.compare(0, prefix.size(), prefix) == 0;
+    bool in_scope = region.empty() ? include_master : region.compare(0, prefix.size(), prefix) == 0;
     if (!in_scope || (!exclude_source.empty() && source == exclude_source)) continue;
     StoredEvent se{seq, q->ColumnText(4), std::move(source), std::move(region), std::move(id)};
     bytes += se.bytes.size();
@@ -537,7 +545,7 @@ Result<std::vector<PeerState>> EventStore::Peers() {
 }
 
 Result<int64_t> EventStore::CountPending(int64_t after, std::string_view peer) {
-  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT COUNT(*) FROM events WHERE seq > ? AND source != ?"));
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT COUNT(*) FROM events WHERE seq > ? AND source != ? AND region != ''"));
   q->Bind(1, after).Bind(2, peer);
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
   int64_t n = row ? q->ColumnInt(0) : 0;

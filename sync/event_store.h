@@ -6,7 +6,7 @@
 //              origin, hlc, kind, canonical bytes, content hash, source peer
 //   cases      the fold of each case: state JSON, digest, status
 //   vv         per origin incarnation: the highest counter held with no gap below it
-//              ("have"), and the same as known for the city hub ("hub")
+//              ("have"), and the same as known for the parent ("up") and the hub ("hub")
 //   subtree    per region prefix (2/4/6/9/12 digits, "" for master data): the greatest
 //              seq, event count and an order-free sum of event hashes — O(1) "anything
 //              new for this subtree?" and a cheap per-jurisdiction digest
@@ -75,8 +75,9 @@ struct PeerState {
 struct VvRow {
   std::string origin_inc;   // "origin.incarnation"
   std::string origin_region;
-  int64_t have = 0;
-  int64_t hub = 0;
+  int64_t have = 0;  // held here with no gap
+  int64_t up = 0;    // held by my parent (learned from its acks)
+  int64_t hub = 0;   // held by the city hub (learned from acks; at the hub == have)
 };
 
 struct QuarantinedEvent {
@@ -122,10 +123,11 @@ class EventStore {
   common::Result<std::string> IdAtSeq(int64_t seq);
   common::Result<bool> Contains(const std::string& id);
   // Events with seq > after, in seq order, at most `limit` and about `max_bytes`.
-  // Only events whose region is under `prefix` (or master data) and whose source is
-  // not `exclude_source`. Scans at most `max_scan` rows; *scanned is the last position
+  // Only events whose region is under `prefix` (and master data if `include_master`)
+  // and whose source is not `exclude_source`. Scans at most `max_scan` rows; *scanned is the last position
   // looked at (the caller's next cursor), *more is true if rows remain after it.
-  common::Status ReadLog(int64_t after, std::string_view prefix, std::string_view exclude_source, size_t limit,
+  common::Status ReadLog(int64_t after, std::string_view prefix, bool include_master,
+                         std::string_view exclude_source, size_t limit,
                          size_t max_bytes, size_t max_scan, std::vector<StoredEvent>* out, LogPosition* scanned,
                          bool* more);
   // Greatest seq of an event under `prefix` or of master data (0 if none).
@@ -150,8 +152,10 @@ class EventStore {
   common::Result<int64_t> CountPending(int64_t after, std::string_view peer);
 
   common::Result<std::vector<VvRow>> VvChangedSince(int64_t counter, std::string_view prefix, int64_t* now);
-  // Learned from the parent: the hub holds origin_inc up to `hub`. Only ever raises.
-  common::Status RaiseHub(const std::string& origin_inc, const std::string& origin_region, int64_t hub);
+  // Learned from the parent's acks: it holds origin_inc up to `up`, the hub up to `hub`.
+  // Values only ever rise. REQUIRES: in_batch().
+  common::Status RaiseAcks(const std::string& origin_inc, const std::string& origin_region, int64_t up,
+                           int64_t hub);
   common::Result<VvRow> GetVv(const std::string& origin_inc);
 
   common::Status Quarantine(const std::string& id, const std::string& peer, const std::string& reason,

@@ -1,0 +1,184 @@
+#include "sync/sync_service.h"
+
+#include "sync/codec.h"
+
+namespace daiban::sync {
+
+using common::Json;
+using common::Result;
+using common::Status;
+
+namespace {
+
+Json PositionJson(const LogPosition& p) { return {{"seq", p.seq}, {"id", p.id}}; }
+
+Result<LogPosition> PositionFrom(const Json& j, std::string_view where) {
+  if (!j.is_object()) return common::InvalidArgument(std::string(where) + ": must be an object {seq, id}");
+  LogPosition p;
+  DAIBAN_ASSIGN_OR_RETURN(p.seq, common::GetInt(j, "seq", where));
+  DAIBAN_ASSIGN_OR_RETURN(p.id, common::GetString(j, "id", where));
+  if (p.seq < 0) return common::InvalidArgument(std::string(where) + ".seq: must not be negative");
+  return p;
+}
+
+}  // namespace
+
+std::string ErrorFrame(const Status& status) {
+  return EncodeFrame({{"v", kProtocolVersionMax},
+                      {"type", kMsgError},
+                      {"code", std::string(common::StatusCodeName(status.code()))},
+                      {"message", status.message()}});
+}
+
+SyncService::SyncService(Replica* replica, SyncServiceOptions options) : replica_(replica), options_(options) {}
+
+int64_t SyncService::LastSeen(const std::string& peer) const {
+  auto it = last_seen_.find(peer);
+  return it == last_seen_.end() ? 0 : it->second;
+}
+
+HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view request) {
+  auto msg = DecodeFrame(request);
+  Result<Json> reply = msg.ok() ? HandleSync(peer, *msg) : Result<Json>(msg.status());
+  if (!reply.ok()) return {ErrorFrame(reply.status()), reply.status().code()};
+  return {EncodeFrame(*reply), common::StatusCode::kOk};
+}
+
+Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) {
+  EventStore* store = replica_->store();
+  // 1. Version and type.
+  auto v = msg.find("v");
+  if (v == msg.end() || !v->is_number_integer()) return common::InvalidArgument("sync message: v (protocol version) missing");
+  int64_t version = v->get<int64_t>();
+  if (version < kProtocolVersionMin || version > kProtocolVersionMax) {
+    return common::Unimplemented("protocol version " + std::to_string(version) + " is not supported; this node speaks " +
+                                 std::to_string(kProtocolVersionMin) + " to " + std::to_string(kProtocolVersionMax));
+  }
+  DAIBAN_ASSIGN_OR_RETURN(std::string type, common::GetString(msg, "type", "sync message"));
+  if (type != kMsgSync) return common::InvalidArgument("sync message: unknown type '" + type.substr(0, 40) + "'");
+
+  // 2. Who is calling: the transport's identity, which the body must agree with.
+  DAIBAN_ASSIGN_OR_RETURN(std::string from, common::GetString(msg, "from", "sync message"));
+  if (from != peer.node_id) {
+    return common::PermissionDenied("request names node '" + from.substr(0, 40) + "' but comes from '" + peer.node_id + "'");
+  }
+  const std::string peer_prefix = RegionPrefix(peer.region);
+  if (peer.node_id == replica_->node_id() || peer.tier >= replica_->tier() ||
+      peer_prefix.compare(0, replica_->prefix().size(), replica_->prefix()) != 0) {
+    return common::PermissionDenied("node '" + peer.node_id + "' (" + std::string(common::TierName(peer.tier)) + " " +
+                                    peer.region + ") is not below this node (" +
+                                    std::string(common::TierName(replica_->tier())) + " " + store->region() + ")");
+  }
+  const int64_t now = replica_->clock()->NowMillis();
+  last_seen_[peer.node_id] = now;
+
+  // 3. Parse the whole request before changing anything.
+  auto push = msg.find("push");
+  auto pull = msg.find("pull");
+  if (push == msg.end() || !push->is_object()) return common::InvalidArgument("sync message: push must be an object");
+  if (pull == msg.end() || !pull->is_object()) return common::InvalidArgument("sync message: pull must be an object");
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition base, PositionFrom(push->value("base", Json()), "push.base"));
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition last, PositionFrom(push->value("last", Json()), "push.last"));
+  auto events_json = push->find("events");
+  if (events_json == push->end() || !events_json->is_array()) return common::InvalidArgument("push.events must be an array");
+  if (events_json->size() > kMaxBatchEvents) {
+    return common::ResourceExhausted("push of " + std::to_string(events_json->size()) + " events is over the limit of " +
+                                     std::to_string(kMaxBatchEvents) + "; send smaller batches");
+  }
+  if (last.seq < base.seq) return common::InvalidArgument("push.last is before push.base");
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition cursor, PositionFrom(pull->value("cursor", Json()), "pull.cursor"));
+  DAIBAN_ASSIGN_OR_RETURN(int64_t ack_cursor, common::GetInt(*pull, "ack_cursor", "pull"));
+
+  Json reply = {{"v", kProtocolVersionMax}, {"type", kMsgSyncReply}, {"node", replica_->node_id()}};
+
+  // 4. Push: apply only on top of exactly what was acknowledged before (or from the start).
+  DAIBAN_ASSIGN_OR_RETURN(PeerState record, store->GetPeer(peer.node_id));
+  Json push_reply = Json::object();
+  if (base.seq != 0 && !(base == record.received)) {
+    push_reply["result"] = "rewind";
+    push_reply["received"] = PositionJson(record.received);
+  } else {
+    Json refused = Json::array();
+    int64_t inserted = 0, duplicates = 0;
+    DAIBAN_RETURN_IF_ERROR(store->BeginBatch());
+    for (const auto& ej : *events_json) {
+      auto e = EventFromJson(ej);
+      std::string id = ej.is_object() && ej.contains("id") && ej["id"].is_string() ? ej["id"].get<std::string>() : "";
+      Status why;
+      if (!e.ok()) {
+        why = e.status();
+      } else if (e->is_master()) {
+        why = common::PermissionDenied("master data flows only down from the city hub");
+      } else if (e->region.compare(0, peer_prefix.size(), peer_prefix) != 0) {
+        why = common::PermissionDenied("case " + e->case_id + " lies outside the jurisdiction of " + peer.node_id);
+      } else if (admit_) {
+        why = admit_(peer, *e);
+      }
+      if (why.ok()) {
+        auto r = store->Insert(*e, peer.node_id);
+        if (!r.ok() && r.status().code() != common::StatusCode::kAlreadyExists) {
+          store->AbortBatch();
+          return r.status();  // storage failure: nothing acknowledged
+        }
+        if (r.ok()) {
+          replica_->hlc()->Observe(e->hlc);
+          (*r == InsertOutcome::kInserted ? inserted : duplicates) += 1;
+          continue;
+        }
+        why = r.status();
+      }
+      refused.push_back({{"id", id.substr(0, 120)}, {"code", std::string(common::StatusCodeName(why.code()))},
+                         {"reason", why.message()}});
+    }
+    record.received = last;
+    record.last_seen_ms = now;
+    Status s = store->PutPeer(record);
+    if (!s.ok()) {
+      store->AbortBatch();
+      return s;
+    }
+    DAIBAN_RETURN_IF_ERROR(store->CommitBatch());  // durable before we acknowledge
+    push_reply = {{"result", "applied"}, {"received", PositionJson(last)}, {"inserted", inserted},
+                  {"duplicates", duplicates}, {"refused", refused}};
+  }
+  reply["push"] = push_reply;
+
+  // 5. Pull: what is new in the peer's subtree since its cursor.
+  Json pull_reply = {{"reset", false}};
+  if (cursor.seq != 0) {
+    DAIBAN_ASSIGN_OR_RETURN(std::string at, store->IdAtSeq(cursor.seq));
+    if (at != cursor.id) {
+      cursor = LogPosition{};  // my log is not the one the cursor was made in: start over
+      pull_reply["reset"] = true;
+    }
+  }
+  Json events = Json::array();
+  bool more = false;
+  DAIBAN_ASSIGN_OR_RETURN(int64_t max_seq, store->SubtreeMaxSeq(peer_prefix));
+  if (max_seq > cursor.seq) {  // O(1) answer when nothing is new
+    std::vector<StoredEvent> rows;
+    LogPosition scanned;
+    DAIBAN_RETURN_IF_ERROR(store->ReadLog(cursor.seq, peer_prefix, /*include_master=*/true, peer.node_id, options_.max_pull_events,
+                                          options_.max_pull_bytes, options_.max_scan, &rows, &scanned, &more));
+    for (auto& r : rows) {
+      auto j = common::ParseJson(r.bytes, "stored event");
+      if (!j.ok()) return common::DataLoss("stored event " + r.id + " does not parse");
+      events.push_back(std::move(j).value());
+    }
+    if (scanned.seq > cursor.seq) cursor = scanned;
+  }
+  pull_reply["events"] = std::move(events);
+  pull_reply["cursor"] = PositionJson(cursor);
+  pull_reply["more"] = more;
+  reply["pull"] = std::move(pull_reply);
+
+  // 6. Acknowledgements: how far I and the hub hold the origins in the peer's subtree.
+  int64_t ack_now = 0;
+  DAIBAN_ASSIGN_OR_RETURN(std::vector<VvRow> rows, store->VvChangedSince(ack_cursor, peer_prefix, &ack_now));
+  Json acks = Json::array();
+  for (const auto& r : rows) acks.push_back({r.origin_inc, r.origin_region, r.have, store->is_hub() ? r.have : r.hub});
+  reply["acks"] = {{"cursor", ack_now}, {"rows", acks}};
+  return reply;
+}
+
+}  // namespace daiban::sync
