@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
+
 namespace daiban::common {
 
 Stmt::~Stmt() { sqlite3_finalize(stmt_); }
@@ -124,6 +126,29 @@ Result<Stmt*> Db::Prepare(std::string_view sql) {
   Stmt* p = stmt.get();
   cache_.emplace(std::move(key), std::move(stmt));
   return p;
+}
+
+Result<std::string> Db::Serialize() {
+  sqlite3_int64 size = 0;
+  unsigned char* data = sqlite3_serialize(db_, "main", &size, 0);
+  if (!data) return Internal("sqlite3_serialize failed for " + path_);
+  std::string out(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
+  sqlite3_free(data);
+  return out;
+}
+
+Result<std::unique_ptr<Db>> Db::OpenImage(const std::string& image, const DbOptions& options) {
+  DbOptions o = options;
+  o.wal = false;
+  DAIBAN_ASSIGN_OR_RETURN(auto db, Open(":memory:", o));
+  auto size = static_cast<sqlite3_int64>(image.size());
+  auto* buf = static_cast<unsigned char*>(sqlite3_malloc64(static_cast<sqlite3_uint64>(image.size())));
+  if (!buf) return Internal("out of memory for a database image");
+  std::memcpy(buf, image.data(), image.size());
+  int rc = sqlite3_deserialize(db->db_, "main", buf, size, size,
+                               SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+  if (rc != SQLITE_OK) return db->Error(rc, "deserialize");
+  return db;
 }
 
 int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }

@@ -77,6 +77,12 @@ class Db {
   // A cached, reset statement for `sql`. The pointer is valid until the Db is closed.
   Result<Stmt*> Prepare(std::string_view sql);
 
+  // The whole database as bytes (sqlite3_serialize): an in-memory backup for tests
+  // and the simulator. kInternal if SQLite cannot produce it.
+  Result<std::string> Serialize();
+  // Opens an in-memory database holding a copy of `image` (from Serialize).
+  static Result<std::unique_ptr<Db>> OpenImage(const std::string& image, const DbOptions& options = {});
+
   int64_t LastInsertRowId() const;
   int Changes() const;
   const std::string& path() const { return path_; }

@@ -36,10 +36,10 @@ Result<EventIdParts> ParseEventId(std::string_view id) {
   p.incarnation = std::string(id.substr(a + 1, b - a - 1));
   std::string_view n = id.substr(b + 1);
   DAIBAN_RETURN_IF_ERROR(ValidateNodeId(p.origin).WithContext("event id"));
-  bool hex = p.incarnation.size() == 8 &&
+  bool hex = p.incarnation.size() == kIncarnationHexDigits &&
              std::all_of(p.incarnation.begin(), p.incarnation.end(),
                          [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-  if (!hex) return InvalidArgument("event id: incarnation must be 8 lower-case hex digits");
+  if (!hex) return InvalidArgument("event id: incarnation must be " + std::to_string(kIncarnationHexDigits) + " lower-case hex digits");
   auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), p.counter);
   if (ec != std::errc() || ptr != n.data() + n.size() || p.counter < 1 || n.empty() || n[0] == '0') {
     return InvalidArgument("event id: counter must be a whole number from 1");

@@ -28,7 +28,7 @@ struct Actor {
 };
 
 struct Event {
-  // "<origin>.<incarnation>.<counter>": origin node id, the 8-hex-digit incarnation of
+  // "<origin>.<incarnation>.<counter>": origin node id, the 12-hex-digit incarnation of
   // that node's store (new every time it is opened, so a node restored from a backup
   // never mints an id again), and a counter from 1 within the incarnation.
   std::string id;

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS events(
   kind TEXT NOT NULL,
   data TEXT NOT NULL,
   hash TEXT NOT NULL,
+  chain TEXT NOT NULL,
   source TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_case ON events(case_id);
 CREATE TABLE IF NOT EXISTS cases(
@@ -51,13 +52,17 @@ CREATE TABLE IF NOT EXISTS subtree(
   sum INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS peers(
   peer TEXT PRIMARY KEY,
-  pushed_seq INTEGER NOT NULL DEFAULT 0, pushed_id TEXT NOT NULL DEFAULT '',
-  pulled_seq INTEGER NOT NULL DEFAULT 0, pulled_id TEXT NOT NULL DEFAULT '',
+  pushed_seq INTEGER NOT NULL DEFAULT 0, pushed_chain TEXT NOT NULL DEFAULT '',
+  pulled_seq INTEGER NOT NULL DEFAULT 0, pulled_chain TEXT NOT NULL DEFAULT '',
   ack_cursor INTEGER NOT NULL DEFAULT 0,
-  received_seq INTEGER NOT NULL DEFAULT 0, received_id TEXT NOT NULL DEFAULT '',
+  received_seq INTEGER NOT NULL DEFAULT 0, received_chain TEXT NOT NULL DEFAULT '',
   last_ok_ms INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '',
-  last_seen_ms INTEGER NOT NULL DEFAULT 0);
+  last_seen_ms INTEGER NOT NULL DEFAULT 0,
+  resend_until INTEGER NOT NULL DEFAULT 0,
+  pull_full INTEGER NOT NULL DEFAULT 0,
+  mark_seq INTEGER NOT NULL DEFAULT 0, mark_chain TEXT NOT NULL DEFAULT '',
+  ack_epoch TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS quarantine(
   id TEXT PRIMARY KEY,
   peer TEXT NOT NULL,
@@ -66,14 +71,18 @@ CREATE TABLE IF NOT EXISTS quarantine(
 )sql";
 
 std::string RandomIncarnation() {
-  unsigned char b[4];
+  unsigned char b[kIncarnationHexDigits / 2];
   if (RAND_bytes(b, sizeof b) != 1) {
     std::fprintf(stderr, "PANIC: no randomness for the store incarnation\n");
     std::abort();
   }
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
-  return buf;
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : b) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  }
+  return out;
 }
 
 // First 8 bytes of a hex SHA-256 as an integer: summed (mod 2^64) into subtree digests.
@@ -93,6 +102,18 @@ std::string OriginInc(const std::string& id) {
 
 
 }  // namespace
+
+common::Json LogPositionToJson(const LogPosition& p) { return {{"seq", p.seq}, {"chain", p.chain}}; }
+
+Result<LogPosition> LogPositionFromJson(const common::Json& j, std::string_view where) {
+  if (!j.is_object()) return common::InvalidArgument(std::string(where) + ": must be an object {seq, chain}");
+  LogPosition p;
+  DAIBAN_ASSIGN_OR_RETURN(p.seq, common::GetInt(j, "seq", where));
+  DAIBAN_ASSIGN_OR_RETURN(p.chain, common::GetString(j, "chain", where));
+  if (p.seq < 0) return common::InvalidArgument(std::string(where) + ".seq: must not be negative");
+  if (p.chain.size() > 64) return common::InvalidArgument(std::string(where) + ".chain: too long");
+  return p;
+}
 
 std::string RegionPrefix(std::string_view region12) {
   if (region12.size() != 12) return std::string(region12);
@@ -121,8 +142,10 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
   if (options.region.size() != 12) return common::InvalidArgument("store: region must be a 12-digit code");
   common::DbOptions dbo;
   dbo.synchronous_full = options.synchronous_full;
-  DAIBAN_ASSIGN_OR_RETURN(auto db, common::Db::Open(options.path, dbo));
+  DAIBAN_ASSIGN_OR_RETURN(auto db, options.image.empty() ? common::Db::Open(options.path, dbo)
+                                                         : common::Db::OpenImage(options.image, dbo));
   std::string inc = options.incarnation.empty() ? RandomIncarnation() : options.incarnation;
+  if (inc.size() != kIncarnationHexDigits) return common::InvalidArgument("store: incarnation must be 12 hex digits");
   std::unique_ptr<EventStore> store(new EventStore(options, std::move(db), inc));
   DAIBAN_RETURN_IF_ERROR(store->Migrate());
   return store;
@@ -151,6 +174,8 @@ Status EventStore::Migrate() {
     DAIBAN_ASSIGN_OR_RETURN(ins, db_->Prepare("INSERT INTO meta(key, value) VALUES(?, ?)"));
     DAIBAN_RETURN_IF_ERROR(ins->Bind(1, "region").Bind(2, options_.region).Run());
   }
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition end, End());
+  last_chain_ = end.chain;
   DAIBAN_ASSIGN_OR_RETURN(Stmt * ac, db_->Prepare("SELECT COALESCE(MAX(changed), 0) FROM vv"));
   DAIBAN_ASSIGN_OR_RETURN(bool r2, ac->Step());
   ack_clock_ = r2 ? ac->ColumnInt(0) : 0;
@@ -169,6 +194,8 @@ void EventStore::AbortBatch() {
   if (!in_batch_) return;
   (void)db_->Exec("ROLLBACK");
   in_batch_ = false;
+  auto end = End();
+  last_chain_ = end.ok() ? end->chain : std::string();
   dirty_cases_.clear();
   dirty_origins_.clear();
   subtree_delta_.clear();
@@ -231,11 +258,14 @@ Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source
   }
   find->Reset();
   DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * ins, db_->Prepare("INSERT INTO events(id, case_id, region, origin, hlc, kind, data, hash, source) "
-                               "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      Stmt * ins, db_->Prepare("INSERT INTO events(id, case_id, region, origin, hlc, kind, data, hash, chain, source) "
+                               "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  std::string chain = common::Sha256Hex(last_chain_ + hash);
   ins->Bind(1, e.id).Bind(2, e.case_id).Bind(3, e.region).Bind(4, e.origin);
-  ins->Bind(5, static_cast<int64_t>(e.hlc)).Bind(6, e.kind).Bind(7, data).Bind(8, hash).Bind(9, source);
+  ins->Bind(5, static_cast<int64_t>(e.hlc)).Bind(6, e.kind).Bind(7, data).Bind(8, hash).Bind(9, chain);
+  ins->Bind(10, source);
   DAIBAN_RETURN_IF_ERROR(ins->Run());
+  last_chain_ = std::move(chain);
   int64_t seq = db_->LastInsertRowId();
   if (!e.is_master()) dirty_cases_.insert(e.case_id);
   dirty_origins_.emplace(OriginInc(e.id), e.origin_region);
@@ -331,7 +361,8 @@ Result<VvRow> EventStore::GetVv(const std::string& origin_inc) {
 Result<std::vector<VvRow>> EventStore::VvChangedSince(int64_t counter, std::string_view prefix, int64_t* now) {
   *now = ack_clock_;
   std::vector<VvRow> out;
-  if (counter >= ack_clock_) return out;
+  if (counter > ack_clock_) counter = 0;  // a cursor from before my restore: send everything
+  if (counter == ack_clock_) return out;
   DAIBAN_ASSIGN_OR_RETURN(
       Stmt * q,
       db_->Prepare("SELECT origin_inc, origin_region, have, up, hub FROM vv WHERE changed > ? ORDER BY changed"));
@@ -355,8 +386,35 @@ int64_t EventStore::LastSeq() {
   return v;
 }
 
-Result<std::string> EventStore::IdAtSeq(int64_t seq) {
-  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT id FROM events WHERE seq = ?"));
+Result<LogPosition> EventStore::End() {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1"));
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  LogPosition p;
+  if (row) p = {q->ColumnInt(0), q->ColumnText(1)};
+  q->Reset();
+  return p;
+}
+
+Status EventStore::VerifyChain() {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT seq, id, data, hash, chain FROM events ORDER BY seq"));
+  std::string chain;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    int64_t seq = q->ColumnInt(0);
+    std::string hash = common::Sha256Hex(q->ColumnText(2));
+    chain = common::Sha256Hex(chain + hash);
+    if (hash != q->ColumnText(3) || chain != q->ColumnText(4)) {
+      std::string id = q->ColumnText(1);
+      q->Reset();
+      return common::DataLoss("event log damaged or altered at seq " + std::to_string(seq) + " (event " + id + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::string> EventStore::ChainAt(int64_t seq) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT chain FROM events WHERE seq = ?"));
   q->Bind(1, seq);
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
   std::string id = row ? q->ColumnText(0) : std::string();
@@ -373,14 +431,14 @@ Result<bool> EventStore::Contains(const std::string& id) {
 }
 
 Status EventStore::ReadLog(int64_t after, std::string_view prefix, bool include_master,
-                           std::string_view exclude_source, size_t limit,
+                           std::string_view exclude_source, int64_t exclude_after, size_t limit,
                            size_t max_bytes, size_t max_scan, std::vector<StoredEvent>* out, LogPosition* scanned,
                            bool* more) {
   out->clear();
   *more = false;
   scanned->seq = after;
   DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * q, db_->Prepare("SELECT seq, id, region, source, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?"));
+      Stmt * q, db_->Prepare("SELECT seq, id, region, source, data, chain FROM events WHERE seq > ? ORDER BY seq LIMIT ?"));
   q->Bind(1, after).Bind(2, static_cast<int64_t>(max_scan + 1));
   size_t bytes = 0, rows = 0;
   for (;;) {
@@ -396,10 +454,10 @@ Status EventStore::ReadLog(int64_t after, std::string_view prefix, bool include_
     std::string region = q->ColumnText(2);
     std::string source = q->ColumnText(3);
     scanned->seq = seq;
-    scanned->id = id;
+    scanned->chain = q->ColumnText(5);
     bool in_scope = region.empty() ? include_master : region.compare(0, prefix.size(), prefix) == 0;
-    if (!in_scope || (!exclude_source.empty() && source == exclude_source)) continue;
-    StoredEvent se{seq, q->ColumnText(4), std::move(source), std::move(region), std::move(id)};
+    if (!in_scope || (seq > exclude_after && !exclude_source.empty() && source == exclude_source)) continue;
+    StoredEvent se{seq, scanned->chain, q->ColumnText(4), std::move(source), std::move(region), std::move(id)};
     bytes += se.bytes.size();
     out->push_back(std::move(se));
   }
@@ -498,8 +556,9 @@ Result<std::vector<std::string>> EventStore::CaseHeads(const std::string& case_i
 
 Result<PeerState> EventStore::GetPeer(const std::string& peer) {
   DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * q, db_->Prepare("SELECT pushed_seq, pushed_id, pulled_seq, pulled_id, ack_cursor, received_seq, "
-                             "received_id, last_ok_ms, last_error, last_seen_ms FROM peers WHERE peer = ?"));
+      Stmt * q, db_->Prepare("SELECT pushed_seq, pushed_chain, pulled_seq, pulled_chain, ack_cursor, received_seq, "
+                             "received_chain, last_ok_ms, last_error, last_seen_ms, resend_until, pull_full, "
+                             "mark_seq, mark_chain, ack_epoch FROM peers WHERE peer = ?"));
   q->Bind(1, peer);
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
   PeerState p;
@@ -512,6 +571,10 @@ Result<PeerState> EventStore::GetPeer(const std::string& peer) {
     p.last_ok_ms = q->ColumnInt(7);
     p.last_error = q->ColumnText(8);
     p.last_seen_ms = q->ColumnInt(9);
+    p.resend_until = q->ColumnInt(10);
+    p.pull_full = q->ColumnInt(11) != 0;
+    p.mark = {q->ColumnInt(12), q->ColumnText(13)};
+    p.ack_epoch = q->ColumnText(14);
   }
   q->Reset();
   return p;
@@ -519,12 +582,14 @@ Result<PeerState> EventStore::GetPeer(const std::string& peer) {
 
 Status EventStore::PutPeer(const PeerState& p) {
   DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * q, db_->Prepare("INSERT OR REPLACE INTO peers(peer, pushed_seq, pushed_id, pulled_seq, pulled_id, "
-                             "ack_cursor, received_seq, received_id, last_ok_ms, last_error, last_seen_ms) "
-                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  q->Bind(1, p.peer).Bind(2, p.pushed.seq).Bind(3, p.pushed.id).Bind(4, p.pulled.seq).Bind(5, p.pulled.id);
-  q->Bind(6, p.ack_cursor).Bind(7, p.received.seq).Bind(8, p.received.id).Bind(9, p.last_ok_ms);
-  q->Bind(10, p.last_error).Bind(11, p.last_seen_ms);
+      Stmt * q, db_->Prepare("INSERT OR REPLACE INTO peers(peer, pushed_seq, pushed_chain, pulled_seq, pulled_chain, "
+                             "ack_cursor, received_seq, received_chain, last_ok_ms, last_error, last_seen_ms, "
+                             "resend_until, pull_full, mark_seq, mark_chain, ack_epoch) "
+                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  q->Bind(1, p.peer).Bind(2, p.pushed.seq).Bind(3, p.pushed.chain).Bind(4, p.pulled.seq).Bind(5, p.pulled.chain);
+  q->Bind(6, p.ack_cursor).Bind(7, p.received.seq).Bind(8, p.received.chain).Bind(9, p.last_ok_ms);
+  q->Bind(10, p.last_error).Bind(11, p.last_seen_ms).Bind(12, p.resend_until).Bind(13, int64_t{p.pull_full});
+  q->Bind(14, p.mark.seq).Bind(15, p.mark.chain).Bind(16, p.ack_epoch);
   return q->Run();
 }
 
@@ -545,7 +610,7 @@ Result<std::vector<PeerState>> EventStore::Peers() {
 }
 
 Result<int64_t> EventStore::CountPending(int64_t after, std::string_view peer) {
-  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT COUNT(*) FROM events WHERE seq > ? AND source != ? AND region != ''"));
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT COUNT(*) FROM events WHERE seq > ? AND source != ?"));
   q->Bind(1, after).Bind(2, peer);
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
   int64_t n = row ? q->ColumnInt(0) : 0;

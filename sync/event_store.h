@@ -42,19 +42,27 @@ struct StoreOptions {
   std::string node_id;           // this node's id (required)
   std::string region;            // this node's 12-digit region code (required)
   common::Tier tier = common::Tier::kVillage;  // this node's tier (default: village)
-  std::string incarnation;       // 8 hex digits for ids minted by this opening; "" = random (default)
+  std::string incarnation;       // 12 hex digits for ids minted by this opening; "" = random (default)
   bool synchronous_full = true;  // fsync every commit (default: on; benchmarks may turn it off)
+  std::string image;             // if set, open an in-memory copy of this Snapshot() (simulator, tests)
 };
 
-// A position in a log: the seq and the id of the event stored there. (0, "") is the start.
+// A position in a log: a seq and the log's chain hash at that seq. The chain hash of
+// row n is SHA-256(chain of row n-1 || content hash of row n) (row 0: ""), so equal
+// positions mean identical log prefixes. (0, "") is the start.
 struct LogPosition {
   int64_t seq = 0;
-  std::string id;
+  std::string chain;
   bool operator==(const LogPosition&) const = default;
 };
+// {"seq": n, "chain": "hex"} on the wire.
+common::Json LogPositionToJson(const LogPosition& p);
+// kInvalidArgument naming `where` if malformed.
+common::Result<LogPosition> LogPositionFromJson(const common::Json& j, std::string_view where);
 
 struct StoredEvent {
   int64_t seq = 0;
+  std::string chain;   // the log's chain hash at this row
   std::string bytes;   // canonical JSON
   std::string source;  // peer it came from; "" if made here
   std::string region;
@@ -65,11 +73,16 @@ struct PeerState {
   std::string peer;
   LogPosition pushed;      // as child: my log position the peer has acknowledged
   LogPosition pulled;      // as child: the peer's log position I have applied
-  int64_t ack_cursor = 0;  // as child: the peer's vv change counter I have seen
+  int64_t ack_cursor = 0;  // as child: the peer's vv change counter I have seen...
+  std::string ack_epoch;   // ...in this incarnation of the peer's store
   LogPosition received;    // as parent: the peer's log position I have applied
   int64_t last_ok_ms = 0;
   std::string last_error;
   int64_t last_seen_ms = 0;  // as parent: when the peer last called
+  // Recovery after a restore (docs/PROTOCOL.md §5):
+  int64_t resend_until = 0;  // as child: push even events that came from the peer, up to this seq of mine
+  bool pull_full = false;    // as child: pull everything, including events that came from me
+  LogPosition mark;          // as child: a position I know is in the peer's log (its end when we last spoke)
 };
 
 struct VvRow {
@@ -119,15 +132,20 @@ class EventStore {
 
   // ---- reading ----
   int64_t LastSeq();
-  // The id stored at `seq`, or "" if none.
-  common::Result<std::string> IdAtSeq(int64_t seq);
+  // The chain hash at `seq`, or "" if no row has that seq.
+  common::Result<std::string> ChainAt(int64_t seq);
+  // The position of the end of my log.
+  common::Result<LogPosition> End();
+  // Walks the whole log and recomputes every chain hash. kDataLoss naming the first
+  // row (seq and event id) whose content or chain does not match.
+  common::Status VerifyChain();
   common::Result<bool> Contains(const std::string& id);
   // Events with seq > after, in seq order, at most `limit` and about `max_bytes`.
-  // Only events whose region is under `prefix` (and master data if `include_master`)
-  // and whose source is not `exclude_source`. Scans at most `max_scan` rows; *scanned is the last position
+  // Only events whose region is under `prefix` (and master data if `include_master`),
+  // leaving out those whose source is `exclude_source` and whose seq is > `exclude_after`. Scans at most `max_scan` rows; *scanned is the last position
   // looked at (the caller's next cursor), *more is true if rows remain after it.
   common::Status ReadLog(int64_t after, std::string_view prefix, bool include_master,
-                         std::string_view exclude_source, size_t limit,
+                         std::string_view exclude_source, int64_t exclude_after, size_t limit,
                          size_t max_bytes, size_t max_scan, std::vector<StoredEvent>* out, LogPosition* scanned,
                          bool* more);
   // Greatest seq of an event under `prefix` or of master data (0 if none).
@@ -162,6 +180,10 @@ class EventStore {
                             int64_t now_ms);
   common::Result<std::vector<QuarantinedEvent>> QuarantineList();
 
+  // The committed store as bytes, for EventStore::Open with options.image.
+  // REQUIRES: !in_batch().
+  common::Result<std::string> Snapshot() { return db_->Serialize(); }
+
   common::Db* db() { return db_.get(); }
 
  private:
@@ -176,6 +198,7 @@ class EventStore {
   std::string incarnation_;
   int64_t counter_ = 0;
   bool in_batch_ = false;
+  std::string last_chain_;  // chain hash of the last row (including rows of the open batch)
   // Per batch: touched cases, origins and subtree deltas.
   std::set<std::string> dirty_cases_;
   std::map<std::string, std::string> dirty_origins_;  // origin_inc -> origin_region

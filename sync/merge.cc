@@ -114,11 +114,27 @@ void AddStrings(const Json& body, const char* key, std::set<std::string>* out) {
 
 }  // namespace
 
+#ifdef DAIBAN_MUTANT
+int g_mutation = 0;
+#define DAIBAN_MUTATION(n) (g_mutation == (n))
+#else
+#define DAIBAN_MUTATION(n) false
+#endif
+
 CaseFold FoldCase(std::vector<Event> events) {
-  std::sort(events.begin(), events.end(), EventOrderLess);
-  events.erase(std::unique(events.begin(), events.end(),
-                           [](const Event& a, const Event& b) { return a.id == b.id; }),
-               events.end());
+  if (DAIBAN_MUTATION(1)) {  // keep arrival order; drop repeats
+    std::set<std::string> seen;
+    std::vector<Event> kept;
+    for (auto& e : events) {
+      if (seen.insert(e.id).second) kept.push_back(std::move(e));
+    }
+    events = std::move(kept);
+  } else {
+    std::sort(events.begin(), events.end(), EventOrderLess);
+    events.erase(std::unique(events.begin(), events.end(),
+                             [](const Event& a, const Event& b) { return a.id == b.id; }),
+                 events.end());
+  }
   const size_t n = events.size();
   Ancestry anc(events);
 
@@ -200,7 +216,7 @@ CaseFold FoldCase(std::vector<Event> events) {
     };
     size_t winner = field_heads.back();  // events are sorted: the last head is the greatest
     fields[field] = value_of(winner);
-    if (field_heads.size() > 1) {
+    if (field_heads.size() > 1 && !DAIBAN_MUTATION(2)) {
       Json candidates = Json::array();
       for (size_t h : field_heads) {
         candidates.push_back({{"event", events[h].id}, {"value", value_of(h)}, {"origin", events[h].origin},
@@ -246,6 +262,7 @@ CaseFold FoldCase(std::vector<Event> events) {
       int auth = action.ok() ? Authority(*action) : 0;
       Tier tier = events[s].actor.tier;
       // Strictly greater wins; on equal authority and tier the earlier in rule-1 order (smaller s) stays.
+      if (DAIBAN_MUTATION(3)) auth = 0, tier = Tier::kVillage;
       if (best == n || auth > best_auth || (auth == best_auth && tier > best_tier)) {
         best = s;
         best_auth = auth;

@@ -43,6 +43,15 @@ struct CaseFold {
 // REQUIRES: every event has the same case_id (not master data). Duplicates are ignored.
 CaseFold FoldCase(std::vector<Event> events);
 
+#ifdef DAIBAN_MUTANT
+// Only in the mutant build of sync/ (tests/CMakeLists.txt), used to show that the
+// simulator catches a broken merge rule:
+//   1  fold in arrival order instead of the total order (rule 1)
+//   2  never list field conflicts (rule 2)
+//   3  apply concurrent steps in arrival order, ignoring authority (rule 3)
+extern int g_mutation;
+#endif
+
 }  // namespace daiban::sync
 
 #endif  // DAIBAN_SYNC_MERGE_H_

@@ -18,6 +18,10 @@ inline constexpr int kProtocolVersionMax = 1;
 // canonical JSON. zlib's Adler-32 trailer makes a truncated frame a clear error.
 inline constexpr std::string_view kFrameMagic = "DBZ1";
 
+// Event ids are "<origin>.<incarnation>.<counter>"; the incarnation is this many random
+// lower-case hex digits (48 bits), new every time a store is opened.
+inline constexpr size_t kIncarnationHexDigits = 12;
+
 // Limits. A request over kMaxFrameBytes (compressed) or kMaxMessageBytes (inflated) is
 // refused whole with `resource_exhausted`; nothing in it is applied.
 inline constexpr size_t kMaxFrameBytes = 16u << 20;    // 16 MiB on the wire

@@ -8,20 +8,6 @@ using common::Json;
 using common::Result;
 using common::Status;
 
-namespace {
-
-Json PositionJson(const LogPosition& p) { return {{"seq", p.seq}, {"id", p.id}}; }
-
-Result<LogPosition> PositionFrom(const Json& j, std::string_view where) {
-  if (!j.is_object()) return common::InvalidArgument(std::string(where) + ": must be an object {seq, id}");
-  LogPosition p;
-  DAIBAN_ASSIGN_OR_RETURN(p.seq, common::GetInt(j, "seq", where));
-  DAIBAN_ASSIGN_OR_RETURN(p.id, common::GetString(j, "id", where));
-  return p;
-}
-
-}  // namespace
-
 Replicator::Replicator(Replica* replica, ReplicatorOptions options) : replica_(replica), options_(options) {}
 
 Status Replicator::RecordError(const std::string& parent_id, const Status& s) {
@@ -62,7 +48,8 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   std::vector<StoredEvent> rows;
   LogPosition last;
   bool more_push = false;
-  DAIBAN_RETURN_IF_ERROR(store->ReadLog(peer.pushed.seq, "", /*include_master=*/false, parent_id, options_.batch_events, options_.batch_bytes,
+  DAIBAN_RETURN_IF_ERROR(store->ReadLog(peer.pushed.seq, "", /*include_master=*/true, parent_id, peer.resend_until,
+                                        options_.batch_events, options_.batch_bytes,
                                         options_.max_scan, &rows, &last, &more_push));
   if (last.seq == peer.pushed.seq) last = peer.pushed;
   Json events = Json::array();
@@ -75,8 +62,11 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   Json request = {{"v", kProtocolVersionMax},
                   {"type", kMsgSync},
                   {"from", replica_->node_id()},
-                  {"push", {{"base", PositionJson(peer.pushed)}, {"last", PositionJson(last)}, {"events", events}}},
-                  {"pull", {{"cursor", PositionJson(peer.pulled)}, {"ack_cursor", peer.ack_cursor}}},
+                  {"push", {{"base", LogPositionToJson(peer.pushed)}, {"last", LogPositionToJson(last)}, {"events", events},
+                            {"restart", peer.pushed.seq == 0 && (peer.pull_full || peer.resend_until > 0)}}},
+                  {"pull", {{"cursor", LogPositionToJson(peer.pulled)}, {"ack_cursor", peer.ack_cursor},
+                            {"ack_epoch", peer.ack_epoch}, {"full", peer.pull_full},
+                            {"mark", LogPositionToJson(peer.mark)}}},
                   {"status", {{"pending", pending}}}};
 
   DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(EncodeFrame(request)));
@@ -105,16 +95,40 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   };
   // Push outcome.
   bool push_done = false;
+  bool restart_pull = false;  // set when I find I was restored: this reply's pull cursor is stale
   std::string result = push.value("result", "");
-  auto received = PositionFrom(push.value("received", Json()), "push.received");
+  auto received = LogPositionFromJson(push.value("received", Json()), "push.received");
   if (!received.ok()) return fail(common::Unavailable("reply: " + received.status().message()));
   if (result == "rewind") {
-    // The parent holds less of my log than I thought (it was restored, or my log was):
-    // resume from its position if my log still has that event there, else from the start.
-    auto at = store->IdAtSeq(received->seq);
+    ++report->rewinds;
+    // The parent's record of my log differs from mine (docs/PROTOCOL.md §5).
+    auto at = store->ChainAt(received->seq);
     if (!at.ok()) return fail(at.status());
-    peer.pushed = (received->seq != 0 && *at == received->id) ? *received : LogPosition{};
+    if (received->seq == 0 || *at == received->chain) {
+      // My log still holds what the parent recorded. If that is behind what I thought it
+      // had, the parent lost data (restored): send everything after it, even what came from it.
+      if (received->seq < peer.pushed.seq) peer.resend_until = store->LastSeq();
+      peer.pushed = *received;
+    } else {
+      // My log is not the one the parent saw: I was restored from a backup. Send it all
+      // again, and take everything back, even what the parent got from me.
+      peer.pushed = LogPosition{};
+      peer.pull_full = true;
+      restart_pull = true;
+    }
   } else if (result == "applied") {
+    // What the parent had recorded of my log before this push must be in my log; if it
+    // is not, I was restored from a backup (see the rewind case below).
+    auto had = LogPositionFromJson(push.value("had", Json()), "push.had");
+    if (!had.ok()) return fail(common::Unavailable("reply: " + had.status().message()));
+    if (had->seq != 0) {
+      auto at = store->ChainAt(had->seq);
+      if (!at.ok()) return fail(at.status());
+      if (*at != had->chain) {
+        peer.pull_full = true;
+        restart_pull = true;
+      }
+    }
     peer.pushed = last;
     report->pushed += push.value("inserted", int64_t{0});
     for (const auto& r : push.value("refused", Json::array())) {
@@ -127,7 +141,16 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
     return fail(common::Unavailable("reply: unknown push result"));
   }
   // Pull: store what arrived, in order, checking it lies in my jurisdiction.
-  if (pull.value("reset", false)) peer.pulled = LogPosition{};
+  const bool parent_rewound = pull.value("reset", false) || !pull.value("mark_ok", true);
+  if (parent_rewound) {
+    ++report->resets;
+    // The parent's log is not the one my cursor was made in (it was restored or replaced):
+    // it may lack anything I sent or got from it, so send my whole log again.
+    peer.pulled = LogPosition{};
+    peer.ack_cursor = 0;
+    peer.resend_until = store->LastSeq();
+    peer.pushed = LogPosition{};
+  }
   for (const auto& ej : pull.value("events", Json::array())) {
     auto e = EventFromJson(ej);
     Status why;
@@ -150,27 +173,51 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
     Status q = store->Quarantine(id.substr(0, 120), parent_id, "received: " + why.ToString(), now);
     if (!q.ok()) return fail(q);
   }
-  auto cursor = PositionFrom(pull.value("cursor", Json()), "pull.cursor");
+  auto cursor = LogPositionFromJson(pull.value("cursor", Json()), "pull.cursor");
   if (!cursor.ok()) return fail(common::Unavailable("reply: " + cursor.status().message()));
-  peer.pulled = *cursor;
+  peer.pulled = restart_pull ? LogPosition{} : *cursor;
+  auto log_end = LogPositionFromJson(pull.value("log_end", Json()), "pull.log_end");
+  if (!log_end.ok()) return fail(common::Unavailable("reply: " + log_end.status().message()));
+  peer.mark = *log_end;
+  report->restored = report->restored || restart_pull;
   // Acknowledgements.
   for (const auto& row : acks.value("rows", Json::array())) {
     if (!row.is_array() || row.size() != 4 || !row[0].is_string() || !row[1].is_string() ||
         !row[2].is_number_integer() || !row[3].is_number_integer()) {
       return fail(common::Unavailable("reply: malformed ack row"));
     }
-    Status s = store->RaiseAcks(row[0].get<std::string>(), row[1].get<std::string>(), row[2].get<int64_t>(),
-                                row[3].get<int64_t>());
+    const std::string origin_inc = row[0].get<std::string>();
+    const int64_t parent_has = row[2].get<int64_t>();
+    // The parent holds more of my own events than I do: I lost them (restored from a
+    // backup). Take everything back, including what came from me.
+    if (origin_inc.compare(0, replica_->node_id().size() + 1, replica_->node_id() + ".") == 0) {
+      auto mine = store->GetVv(origin_inc);
+      if (!mine.ok()) return fail(mine.status());
+      if (parent_has > mine->have && !peer.pull_full) {
+        peer.pull_full = true;
+        peer.pushed = LogPosition{};
+        restart_pull = true;
+      }
+    }
+    Status s = store->RaiseAcks(origin_inc, row[1].get<std::string>(), parent_has, row[3].get<int64_t>());
     if (!s.ok()) return fail(s);
   }
-  peer.ack_cursor = acks.value("cursor", peer.ack_cursor);
+  // After a parent restore, this reply's ack cursor belongs to its old history: start over.
+  peer.ack_cursor = parent_rewound ? 0 : acks.value("cursor", peer.ack_cursor);
+  peer.ack_epoch = acks.value("epoch", "");
+  if (restart_pull) peer.pulled = LogPosition{};  // this reply's pull cursor is stale
+  report->restored = report->restored || restart_pull;
   peer.last_error.clear();
   Status put = store->PutPeer(peer);
   if (!put.ok()) return fail(put);
   DAIBAN_RETURN_IF_ERROR(store->CommitBatch());
 
   push_done = result == "applied" && !more_push;
-  *done = push_done && !pull.value("more", false);
+  *done = push_done && !pull.value("more", false) && !restart_pull;
+  if (*done && peer.pull_full) {
+    peer.pull_full = false;
+    DAIBAN_RETURN_IF_ERROR(store->PutPeer(peer));
+  }
   if (progress_) {
     SyncProgress p;
     p.done = report->pushed + report->pulled;

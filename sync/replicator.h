@@ -27,6 +27,9 @@ struct SyncReport {
   int64_t refused = 0;      // events the parent refused (now in quarantine)
   int64_t pending = 0;      // events still waiting to go up after the last round
   bool complete = false;    // both directions drained
+  int rewinds = 0;          // the parent's record of my log differed from mine (a restore on either side)
+  int resets = 0;           // the parent's log was not the one my pull cursor was made in
+  bool restored = false;    // I found my own log was restored from a backup
 };
 
 struct SyncProgress {

@@ -8,21 +8,6 @@ using common::Json;
 using common::Result;
 using common::Status;
 
-namespace {
-
-Json PositionJson(const LogPosition& p) { return {{"seq", p.seq}, {"id", p.id}}; }
-
-Result<LogPosition> PositionFrom(const Json& j, std::string_view where) {
-  if (!j.is_object()) return common::InvalidArgument(std::string(where) + ": must be an object {seq, id}");
-  LogPosition p;
-  DAIBAN_ASSIGN_OR_RETURN(p.seq, common::GetInt(j, "seq", where));
-  DAIBAN_ASSIGN_OR_RETURN(p.id, common::GetString(j, "id", where));
-  if (p.seq < 0) return common::InvalidArgument(std::string(where) + ".seq: must not be negative");
-  return p;
-}
-
-}  // namespace
-
 std::string ErrorFrame(const Status& status) {
   return EncodeFrame({{"v", kProtocolVersionMax},
                       {"type", kMsgError},
@@ -77,8 +62,8 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
   auto pull = msg.find("pull");
   if (push == msg.end() || !push->is_object()) return common::InvalidArgument("sync message: push must be an object");
   if (pull == msg.end() || !pull->is_object()) return common::InvalidArgument("sync message: pull must be an object");
-  DAIBAN_ASSIGN_OR_RETURN(LogPosition base, PositionFrom(push->value("base", Json()), "push.base"));
-  DAIBAN_ASSIGN_OR_RETURN(LogPosition last, PositionFrom(push->value("last", Json()), "push.last"));
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition base, LogPositionFromJson(push->value("base", Json()), "push.base"));
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition last, LogPositionFromJson(push->value("last", Json()), "push.last"));
   auto events_json = push->find("events");
   if (events_json == push->end() || !events_json->is_array()) return common::InvalidArgument("push.events must be an array");
   if (events_json->size() > kMaxBatchEvents) {
@@ -86,17 +71,29 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
                                      std::to_string(kMaxBatchEvents) + "; send smaller batches");
   }
   if (last.seq < base.seq) return common::InvalidArgument("push.last is before push.base");
-  DAIBAN_ASSIGN_OR_RETURN(LogPosition cursor, PositionFrom(pull->value("cursor", Json()), "pull.cursor"));
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition cursor, LogPositionFromJson(pull->value("cursor", Json()), "pull.cursor"));
+  LogPosition mark;
+  if (pull->contains("mark")) {
+    DAIBAN_ASSIGN_OR_RETURN(mark, LogPositionFromJson((*pull)["mark"], "pull.mark"));
+  }
   DAIBAN_ASSIGN_OR_RETURN(int64_t ack_cursor, common::GetInt(*pull, "ack_cursor", "pull"));
+  // An ack cursor counts changes in one incarnation of my store; from another (I was
+  // restarted or restored since), it means nothing: send every row.
+  if (pull->value("ack_epoch", "") != store->incarnation()) ack_cursor = 0;
+  auto full_it = pull->find("full");
+  const bool full = full_it != pull->end() && full_it->is_boolean() && full_it->get<bool>();
 
   Json reply = {{"v", kProtocolVersionMax}, {"type", kMsgSyncReply}, {"node", replica_->node_id()}};
 
-  // 4. Push: apply only on top of exactly what was acknowledged before (or from the start).
+  // 4. Push: apply only on top of exactly what I recorded for this peer. Any difference
+  // means one of us was restored (or a reply was lost): answer with my record instead.
   DAIBAN_ASSIGN_OR_RETURN(PeerState record, store->GetPeer(peer.node_id));
   Json push_reply = Json::object();
-  if (base.seq != 0 && !(base == record.received)) {
+  auto restart_it = push->find("restart");
+  const bool restart = restart_it != push->end() && restart_it->is_boolean() && restart_it->get<bool>();
+  if (!(base == record.received) && !(restart && base.seq == 0)) {
     push_reply["result"] = "rewind";
-    push_reply["received"] = PositionJson(record.received);
+    push_reply["received"] = LogPositionToJson(record.received);
   } else {
     Json refused = Json::array();
     int64_t inserted = 0, duplicates = 0;
@@ -107,9 +104,11 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
       Status why;
       if (!e.ok()) {
         why = e.status();
-      } else if (e->is_master()) {
-        why = common::PermissionDenied("master data flows only down from the city hub");
-      } else if (e->region.compare(0, peer_prefix.size(), peer_prefix) != 0) {
+      } else if (e->is_master() && e->actor.tier != common::Tier::kCity) {
+        // Master data is written only at the hub; a child may hand back the hub's own
+        // master events (a restored hub recovers them this way), never its own.
+        why = common::PermissionDenied("master data is written only at the city hub");
+      } else if (!e->is_master() && e->region.compare(0, peer_prefix.size(), peer_prefix) != 0) {
         why = common::PermissionDenied("case " + e->case_id + " lies outside the jurisdiction of " + peer.node_id);
       } else if (admit_) {
         why = admit_(peer, *e);
@@ -130,6 +129,7 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
       refused.push_back({{"id", id.substr(0, 120)}, {"code", std::string(common::StatusCodeName(why.code()))},
                          {"reason", why.message()}});
     }
+    const LogPosition had = record.received;
     record.received = last;
     record.last_seen_ms = now;
     Status s = store->PutPeer(record);
@@ -138,16 +138,27 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
       return s;
     }
     DAIBAN_RETURN_IF_ERROR(store->CommitBatch());  // durable before we acknowledge
-    push_reply = {{"result", "applied"}, {"received", PositionJson(last)}, {"inserted", inserted},
+    push_reply = {{"result", "applied"}, {"received", LogPositionToJson(last)}, {"had", LogPositionToJson(had)},
+                  {"inserted", inserted},
                   {"duplicates", duplicates}, {"refused", refused}};
   }
   reply["push"] = push_reply;
 
   // 5. Pull: what is new in the peer's subtree since its cursor.
   Json pull_reply = {{"reset", false}};
+  // Is the peer's mark (my log's end when we last spoke) still in my log? If not, I was
+  // restored from a backup and may lack what the peer sent or got from me.
+  bool mark_ok = true;
+  if (mark.seq != 0) {
+    DAIBAN_ASSIGN_OR_RETURN(std::string at, store->ChainAt(mark.seq));
+    mark_ok = at == mark.chain;
+  }
+  pull_reply["mark_ok"] = mark_ok;
+  DAIBAN_ASSIGN_OR_RETURN(LogPosition end, store->End());
+  pull_reply["log_end"] = LogPositionToJson(end);
   if (cursor.seq != 0) {
-    DAIBAN_ASSIGN_OR_RETURN(std::string at, store->IdAtSeq(cursor.seq));
-    if (at != cursor.id) {
+    DAIBAN_ASSIGN_OR_RETURN(std::string at, store->ChainAt(cursor.seq));
+    if (at != cursor.chain) {
       cursor = LogPosition{};  // my log is not the one the cursor was made in: start over
       pull_reply["reset"] = true;
     }
@@ -158,7 +169,7 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
   if (max_seq > cursor.seq) {  // O(1) answer when nothing is new
     std::vector<StoredEvent> rows;
     LogPosition scanned;
-    DAIBAN_RETURN_IF_ERROR(store->ReadLog(cursor.seq, peer_prefix, /*include_master=*/true, peer.node_id, options_.max_pull_events,
+    DAIBAN_RETURN_IF_ERROR(store->ReadLog(cursor.seq, peer_prefix, /*include_master=*/true, full ? "" : peer.node_id, 0, options_.max_pull_events,
                                           options_.max_pull_bytes, options_.max_scan, &rows, &scanned, &more));
     for (auto& r : rows) {
       auto j = common::ParseJson(r.bytes, "stored event");
@@ -168,7 +179,7 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
     if (scanned.seq > cursor.seq) cursor = scanned;
   }
   pull_reply["events"] = std::move(events);
-  pull_reply["cursor"] = PositionJson(cursor);
+  pull_reply["cursor"] = LogPositionToJson(cursor);
   pull_reply["more"] = more;
   reply["pull"] = std::move(pull_reply);
 
@@ -177,7 +188,7 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
   DAIBAN_ASSIGN_OR_RETURN(std::vector<VvRow> rows, store->VvChangedSince(ack_cursor, peer_prefix, &ack_now));
   Json acks = Json::array();
   for (const auto& r : rows) acks.push_back({r.origin_inc, r.origin_region, r.have, store->is_hub() ? r.have : r.hub});
-  reply["acks"] = {{"cursor", ack_now}, {"rows", acks}};
+  reply["acks"] = {{"cursor", ack_now}, {"epoch", store->incarnation()}, {"rows", acks}};
   return reply;
 }
 

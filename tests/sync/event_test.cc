@@ -9,7 +9,7 @@ namespace {
 
 Event SampleEvent() {
   Event e;
-  e.id = MakeEventId("v210902001001", "0a1b2c3d", 7);
+  e.id = MakeEventId("v210902001001", "0a1b2c3d4e5f", 7);
   e.hlc = common::MakeHlc(1737705600000, 0);
   e.case_id = "210902001001-20250124-0007-0a1b";
   e.region = "210902001001";
@@ -18,7 +18,7 @@ Event SampleEvent() {
   e.actor = {"agent1", common::Role::kAgent, common::Tier::kVillage};
   e.kind = std::string(kKindComment);
   e.body = {{"text", "居民已来电"}};
-  e.parents = {"v210902001001.0a1b2c3d.1", "v210902001001.0a1b2c3d.2"};
+  e.parents = {"v210902001001.0a1b2c3d4e5f.1", "v210902001001.0a1b2c3d4e5f.2"};
   return e;
 }
 
@@ -32,13 +32,13 @@ TEST(EventTest, EncodeDecodeRoundTripIsByteIdentical) {
 }
 
 TEST(EventTest, IdParts) {
-  auto p = ParseEventId("t210902001.deadbeef.42");
+  auto p = ParseEventId("t210902001.deadbeef0001.42");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->origin, "t210902001");
-  EXPECT_EQ(p->incarnation, "deadbeef");
+  EXPECT_EQ(p->incarnation, "deadbeef0001");
   EXPECT_EQ(p->counter, 42);
-  for (const char* bad : {"", "a.b", "a.deadbeef.0", "a.deadbeef.01", "a.DEADBEEF.1", "a b.deadbeef.1",
-                          "a.deadbee.1", "a.deadbeef.x"}) {
+  for (const char* bad : {"", "a.b", "a.deadbeef0001.0", "a.deadbeef0001.01", "a.DEADBEEF0001.1", "a b.deadbeef0001.1",
+                          "a.deadbeef.1", "a.deadbeef0001.x"}) {
     EXPECT_FALSE(ParseEventId(bad).ok()) << bad;
   }
 }
@@ -58,7 +58,7 @@ TEST(EventTest, MalformedEventsAreRefusedWithSpecificErrors) {
       {"case id of another region", [](Json& j) { j["case"] = "210902001002-20250124-1"; }, "case id must start with its region"},
       {"short region", [](Json& j) { j["region"] = "2109"; }, "region must be 12 digits"},
       {"origin mismatch", [](Json& j) { j["origin"] = "v210902001002"; }, "id does not start with its origin"},
-      {"parents unsorted", [](Json& j) { j["parents"] = {"b.0a1b2c3d.1", "a.0a1b2c3d.1"}; }, "sorted and unique"},
+      {"parents unsorted", [](Json& j) { j["parents"] = {"b.0a1b2c3d4e5f.1", "a.0a1b2c3d4e5f.1"}; }, "sorted and unique"},
       {"body not object", [](Json& j) { j["body"] = "x"; }, "body must be a JSON object"},
       {"extra field", [](Json& j) { j["extra"] = 1; }, "unexpected fields"},
       {"master with case", [](Json& j) { j["kind"] = "master.catalog"; }, "master-data events carry no case"},
