@@ -240,4 +240,12 @@ std::string MaskPhone(std::string_view phone) {
   return MaskGeneric(phone);
 }
 
+char IdNumberCheckChar(std::string_view first17) {
+  int sum = 0;
+  for (std::size_t i = 0; i < kIdWeights.size() && i < first17.size(); ++i) {
+    sum += (first17[i] - '0') * kIdWeights[i];
+  }
+  return kIdCheckChars[static_cast<std::size_t>(sum % 11)];
+}
+
 }  // namespace daiban::common

@@ -51,6 +51,10 @@ Status ValidateIdNumber(std::string_view id, std::string_view field, int today_y
 // last 2 ("110************21" for 17 characters); never more of the input than that.
 std::string MaskIdNumber(std::string_view id);
 
+// The GB 11643 check character for the first 17 characters of an ID number.
+// REQUIRES: first17 is 17 ASCII digits. (For generating test and demo data.)
+char IdNumberCheckChar(std::string_view first17);
+
 // The birth date in `id` as yyyymmdd (e.g. 19491231), or the error of
 // ValidateIdNumber(id) (field "id_number") if `id` is not a valid ID number.
 Result<int> BirthDateFromIdNumber(std::string_view id);

@@ -64,7 +64,9 @@ Json EventToJson(const Event& e) {
   return j;
 }
 
-std::string EncodeEvent(const Event& e) { return common::CanonicalJson(EventToJson(e)); }
+std::string EncodeEvent(const Event& e) {
+  return e.canonical.empty() ? common::CanonicalJson(EventToJson(e)) : e.canonical;
+}
 
 namespace {
 
@@ -79,7 +81,10 @@ bool KnownKind(std::string_view k) {
 
 }  // namespace
 
-Result<Event> EventFromJson(const Json& j) {
+namespace {
+
+// Reads the fields of `j` into an event; `body` is moved in by the caller.
+Result<Event> ReadFields(const Json& j) {
   if (!j.is_object()) return InvalidArgument("event: must be a JSON object");
   Event e;
   DAIBAN_ASSIGN_OR_RETURN(e.id, common::GetString(j, "id", "event"));
@@ -101,7 +106,6 @@ Result<Event> EventFromJson(const Json& j) {
   if (!KnownKind(e.kind)) return InvalidArgument(where + ": unknown kind '" + e.kind.substr(0, 40) + "'");
   auto body = j.find("body");
   if (body == j.end() || !body->is_object()) return InvalidArgument(where + ": body must be a JSON object");
-  e.body = *body;
   auto parents = j.find("parents");
   if (parents == j.end() || !parents->is_array()) return InvalidArgument(where + ": parents must be an array");
   for (const auto& p : *parents) {
@@ -128,15 +132,46 @@ Result<Event> EventFromJson(const Json& j) {
       return InvalidArgument(where + ": case id must start with its region code and '-'");
     }
   }
-  if (EncodeEvent(e).size() > kMaxEventBytes) {
+  return e;
+}
+
+// Sets the body, makes the canonical bytes once and checks their size.
+Result<Event> Finish(Event e, Json body, const std::string& where) {
+  e.body = std::move(body);
+  e.canonical = common::CanonicalJson(EventToJson(e));
+  if (e.canonical.size() > kMaxEventBytes) {
     return common::ResourceExhausted(where + ": event larger than " + std::to_string(kMaxEventBytes) + " bytes");
   }
   return e;
 }
 
+}  // namespace
+
+Result<Event> EventFromJson(const Json& j) {
+  DAIBAN_ASSIGN_OR_RETURN(Event e, ReadFields(j));
+  std::string where = "event " + e.id.substr(0, 80);
+  return Finish(std::move(e), j["body"], where);
+}
+
+Result<Event> EventFromJson(Json&& j) {
+  DAIBAN_ASSIGN_OR_RETURN(Event e, ReadFields(j));
+  std::string where = "event " + e.id.substr(0, 80);
+  return Finish(std::move(e), std::move(j["body"]), where);
+}
+
 Result<Event> DecodeEvent(std::string_view bytes) {
   DAIBAN_ASSIGN_OR_RETURN(Json j, common::ParseJson(bytes, "event"));
-  return EventFromJson(j);
+  return EventFromJson(std::move(j));
+}
+
+Result<Event> DecodeStoredEvent(std::string_view bytes) {
+  auto j = common::ParseJson(bytes, "stored event");
+  if (!j.ok()) return common::DataLoss(j.status().message());
+  auto e = ReadFields(*j);
+  if (!e.ok()) return common::DataLoss("stored event does not decode: " + e.status().message());
+  e->body = std::move((*j)["body"]);
+  e->canonical = std::string(bytes);
+  return e;
 }
 
 bool EventOrderLess(const Event& a, const Event& b) {

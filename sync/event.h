@@ -42,6 +42,10 @@ struct Event {
   Json body = Json::object();  // kind-specific
   std::vector<std::string> parents;  // the case's head events the author had seen; sorted
 
+  // EncodeEvent(*this), filled in by the decoders so the bytes are made once. Empty when
+  // unknown. REQUIRES: cleared by whoever changes a field after decoding.
+  std::string canonical;
+
   bool is_master() const { return case_id.empty(); }
 };
 
@@ -54,7 +58,12 @@ std::string EncodeEvent(const Event& e);
 // start with its region code, a master event with a case id, parents not sorted or
 // repeated, an oversized body.
 common::Result<Event> EventFromJson(const Json& j);
+// As above, moving the body out of `j` (cheaper for large batches).
+common::Result<Event> EventFromJson(Json&& j);
 common::Result<Event> DecodeEvent(std::string_view bytes);
+// Decodes an event this node stored itself (already validated when it was stored):
+// only the parsing, none of the checks. kDataLoss if it does not parse.
+common::Result<Event> DecodeStoredEvent(std::string_view bytes);
 
 // Splits an event id into origin, incarnation and counter. kInvalidArgument if malformed.
 struct EventIdParts {

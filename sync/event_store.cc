@@ -205,8 +205,8 @@ void EventStore::AbortBatch() {
 Status EventStore::CommitBatch() {
   if (!in_batch_) return common::Internal("store: commit without a batch");
   Status s;
-  for (const auto& c : dirty_cases_) {
-    s = RefoldCase(c);
+  for (auto& [case_id, dirty] : dirty_cases_) {
+    s = RefoldCase(case_id, &dirty);
     if (!s.ok()) break;
   }
   if (s.ok()) {
@@ -247,27 +247,40 @@ Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source
   if (!in_batch_) return common::Internal("store: insert outside a batch");
   std::string data = EncodeEvent(e);
   std::string hash = common::Sha256Hex(data);
-  DAIBAN_ASSIGN_OR_RETURN(Stmt * find, db_->Prepare("SELECT hash FROM events WHERE id = ?"));
-  find->Bind(1, e.id);
-  DAIBAN_ASSIGN_OR_RETURN(bool exists, find->Step());
-  if (exists) {
-    std::string stored = find->ColumnText(0);
-    find->Reset();
-    if (stored == hash) return InsertOutcome::kDuplicate;
-    return common::AlreadyExists("event " + e.id + " is already stored with different content (integrity error)");
-  }
-  find->Reset();
-  DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * ins, db_->Prepare("INSERT INTO events(id, case_id, region, origin, hlc, kind, data, hash, chain, source) "
-                               "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   std::string chain = common::Sha256Hex(last_chain_ + hash);
+  // Insert unless the id is there already; only then look at what is stored.
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * ins, db_->Prepare("INSERT OR IGNORE INTO events(id, case_id, region, origin, hlc, kind, data, hash, chain, "
+                               "source) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ins->Bind(1, e.id).Bind(2, e.case_id).Bind(3, e.region).Bind(4, e.origin);
   ins->Bind(5, static_cast<int64_t>(e.hlc)).Bind(6, e.kind).Bind(7, data).Bind(8, hash).Bind(9, chain);
   ins->Bind(10, source);
   DAIBAN_RETURN_IF_ERROR(ins->Run());
+  if (db_->Changes() == 0) {
+    DAIBAN_ASSIGN_OR_RETURN(Stmt * find, db_->Prepare("SELECT hash FROM events WHERE id = ?"));
+    find->Bind(1, e.id);
+    DAIBAN_ASSIGN_OR_RETURN(bool exists, find->Step());
+    std::string stored = exists ? find->ColumnText(0) : std::string();
+    find->Reset();
+    if (stored == hash) return InsertOutcome::kDuplicate;
+    return common::AlreadyExists("event " + e.id + " is already stored with different content (integrity error)");
+  }
   last_chain_ = std::move(chain);
   int64_t seq = db_->LastInsertRowId();
-  if (!e.is_master()) dirty_cases_.insert(e.case_id);
+  if (!e.is_master()) {
+    auto [it, first] = dirty_cases_.try_emplace(e.case_id);
+    if (first) {
+      DAIBAN_ASSIGN_OR_RETURN(Stmt * known, db_->Prepare("SELECT 1 FROM cases WHERE case_id = ?"));
+      known->Bind(1, e.case_id);
+      DAIBAN_ASSIGN_OR_RETURN(bool row, known->Step());
+      known->Reset();
+      it->second.is_new = !row;
+    }
+    if (it->second.is_new) {
+      it->second.added.push_back(e);
+      if (it->second.added.back().canonical.empty()) it->second.added.back().canonical = data;
+    }
+  }
   dirty_origins_.emplace(OriginInc(e.id), e.origin_region);
   uint64_t h = HashPrefix(hash);
   for (const auto& p : SubtreePrefixes(e.region)) {
@@ -279,8 +292,13 @@ Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source
   return InsertOutcome::kInserted;
 }
 
-Status EventStore::RefoldCase(const std::string& case_id) {
-  DAIBAN_ASSIGN_OR_RETURN(std::vector<Event> events, CaseEvents(case_id));
+Status EventStore::RefoldCase(const std::string& case_id, DirtyCase* dirty) {
+  std::vector<Event> events;
+  if (dirty->is_new) {
+    events = std::move(dirty->added);  // every event of a new case is in this batch
+  } else {
+    DAIBAN_ASSIGN_OR_RETURN(events, CaseEvents(case_id));
+  }
   if (events.empty()) return Status::Ok();
   CaseFold fold = FoldCase(std::move(events));
   DAIBAN_ASSIGN_OR_RETURN(
@@ -493,7 +511,7 @@ Result<std::vector<Event>> EventStore::CaseEvents(const std::string& case_id) {
   for (;;) {
     DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) break;
-    auto e = DecodeEvent(q->ColumnText(0));
+    auto e = DecodeStoredEvent(q->ColumnText(0));
     if (!e.ok()) {
       q->Reset();
       return common::DataLoss("stored event of case " + case_id + " does not decode: " + e.status().message());

@@ -189,7 +189,8 @@ class EventStore {
  private:
   EventStore(StoreOptions o, std::unique_ptr<common::Db> db, std::string incarnation);
   common::Status Migrate();
-  common::Status RefoldCase(const std::string& case_id);
+  struct DirtyCase;
+  common::Status RefoldCase(const std::string& case_id, DirtyCase* dirty);
   common::Status AdvanceVv(const std::string& origin_inc, const std::string& origin_region);
   common::Status BumpAckClock(const std::string& origin_inc);
 
@@ -199,8 +200,14 @@ class EventStore {
   int64_t counter_ = 0;
   bool in_batch_ = false;
   std::string last_chain_;  // chain hash of the last row (including rows of the open batch)
-  // Per batch: touched cases, origins and subtree deltas.
-  std::set<std::string> dirty_cases_;
+  // Per batch: touched cases (with the events this batch added to each, and whether the
+  // case is new in this batch, so a new case folds without reading the store back),
+  // origins and subtree deltas.
+  struct DirtyCase {
+    bool is_new = false;
+    std::vector<Event> added;
+  };
+  std::map<std::string, DirtyCase> dirty_cases_;
   std::map<std::string, std::string> dirty_origins_;  // origin_inc -> origin_region
   struct SubtreeDelta {
     int64_t max_seq = 0;

@@ -72,7 +72,7 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(EncodeFrame(request)));
   auto reply_r = DecodeFrame(reply_frame);
   if (!reply_r.ok()) return common::Unavailable("reply from " + parent_id + " unusable: " + reply_r.status().message());
-  const Json& reply = *reply_r;
+  Json& reply = *reply_r;
   std::string type = reply.value("type", "");
   if (type == kMsgError) {
     return Status(common::StatusCodeFromName(reply.value("code", "internal")),
@@ -84,7 +84,8 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
                                       "', but the configured parent is '" + parent_id + "'");
   }
   const Json push = reply.value("push", Json::object());
-  const Json pull = reply.value("pull", Json::object());
+  Json pull = reply.value("pull", Json::object());
+  if (!pull.contains("events") || !pull["events"].is_array()) pull["events"] = Json::array();
   const Json acks = reply.value("acks", Json::object());
   const int64_t now = replica_->clock()->NowMillis();
 
@@ -151,8 +152,9 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
     peer.resend_until = store->LastSeq();
     peer.pushed = LogPosition{};
   }
-  for (const auto& ej : pull.value("events", Json::array())) {
-    auto e = EventFromJson(ej);
+  for (auto& ej : pull["events"]) {
+    std::string event_id = ej.is_object() ? ej.value("id", "") : "";
+    auto e = EventFromJson(std::move(ej));
     Status why;
     if (!e.ok()) {
       why = e.status();
@@ -169,8 +171,7 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
       if (ins.status().code() != common::StatusCode::kAlreadyExists) return fail(ins.status());
       why = ins.status();
     }
-    std::string id = ej.is_object() ? ej.value("id", "") : "";
-    Status q = store->Quarantine(id.substr(0, 120), parent_id, "received: " + why.ToString(), now);
+    Status q = store->Quarantine(event_id.substr(0, 120), parent_id, "received: " + why.ToString(), now);
     if (!q.ok()) return fail(q);
   }
   auto cursor = LogPositionFromJson(pull.value("cursor", Json()), "pull.cursor");

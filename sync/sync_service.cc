@@ -29,7 +29,7 @@ HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view requ
   return {EncodeFrame(*reply), common::StatusCode::kOk};
 }
 
-Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) {
+Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
   EventStore* store = replica_->store();
   // 1. Version and type.
   auto v = msg.find("v");
@@ -98,9 +98,9 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, const Json& msg) 
     Json refused = Json::array();
     int64_t inserted = 0, duplicates = 0;
     DAIBAN_RETURN_IF_ERROR(store->BeginBatch());
-    for (const auto& ej : *events_json) {
-      auto e = EventFromJson(ej);
+    for (auto& ej : *events_json) {
       std::string id = ej.is_object() && ej.contains("id") && ej["id"].is_string() ? ej["id"].get<std::string>() : "";
+      auto e = EventFromJson(std::move(ej));
       Status why;
       if (!e.ok()) {
         why = e.status();

@@ -54,7 +54,7 @@ class SyncService {
   int64_t LastSeen(const std::string& peer) const;
 
  private:
-  common::Result<common::Json> HandleSync(const PeerIdentity& peer, const common::Json& msg);
+  common::Result<common::Json> HandleSync(const PeerIdentity& peer, common::Json& msg);
 
   Replica* replica_;
   SyncServiceOptions options_;

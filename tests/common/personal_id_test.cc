@@ -312,3 +312,16 @@ TEST(PhoneTest, Masks) {
 
 }  // namespace
 }  // namespace daiban::common
+
+namespace daiban::common {
+namespace {
+TEST(IdNumberTest, CheckCharGeneratesValidNumbers) {
+  EXPECT_EQ(IdNumberCheckChar("11010519491231002"), 'X');
+  std::string id = "21092119800101123";
+  id += IdNumberCheckChar(id);
+  EXPECT_TRUE(ValidateIdNumber(id).ok());
+  id.back() = id.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(ValidateIdNumber(id).ok());
+}
+}  // namespace
+}  // namespace daiban::common
