@@ -216,15 +216,31 @@ Status EventStore::CommitBatch() {
     }
   }
   if (s.ok()) {
+    // The sum wraps mod 2^64; SQLite integer arithmetic turns an overflowing
+    // sum into a REAL, so the addition is done here, not in SQL.
     for (const auto& [prefix, d] : subtree_delta_) {
+      auto read = db_->Prepare("SELECT sum FROM subtree WHERE prefix = ?");
+      if (!read.ok()) {
+        s = read.status();
+        break;
+      }
+      (*read)->Bind(1, prefix);
+      auto row = (*read)->Step();
+      if (!row.ok()) {
+        s = row.status();
+        break;
+      }
+      uint64_t sum = *row ? static_cast<uint64_t>((*read)->ColumnInt(0)) : 0;
+      (*read)->Reset();
+      sum += d.sum;
       auto st = db_->Prepare(
           "INSERT INTO subtree(prefix, max_seq, count, sum) VALUES(?1, ?2, ?3, ?4) "
-          "ON CONFLICT(prefix) DO UPDATE SET max_seq = MAX(max_seq, ?2), count = count + ?3, sum = sum + ?4");
+          "ON CONFLICT(prefix) DO UPDATE SET max_seq = MAX(max_seq, ?2), count = count + ?3, sum = ?4");
       if (!st.ok()) {
         s = st.status();
         break;
       }
-      s = (*st)->Bind(1, prefix).Bind(2, d.max_seq).Bind(3, d.count).Bind(4, static_cast<int64_t>(d.sum)).Run();
+      s = (*st)->Bind(1, prefix).Bind(2, d.max_seq).Bind(3, d.count).Bind(4, static_cast<int64_t>(sum)).Run();
       if (!s.ok()) break;
     }
   }

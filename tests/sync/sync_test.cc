@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "sync/codec.h"
 #include "sync/protocol.h"
@@ -183,6 +184,24 @@ TEST_F(SyncTest, ConcurrentFieldEditIsAVisibleConflictUntilSettled) {
   EXPECT_TRUE(State(village_.get(), id)["conflicts"].empty()) << State(village_.get(), id).dump(1);
   EXPECT_EQ(State(village_.get(), id)["fields"]["applicant_phone"], "13900000001");
   EXPECT_EQ(Digest(village_.get(), id), Digest(town_.get(), id));
+}
+
+TEST_F(SyncTest, ConcurrentMaterialsAndCommentsMergeAsAUnion) {
+  std::string id = File(village_.get());
+  Sync(village_.get(), town_.get());
+  // Both sides add materials and a comment without seeing each other.
+  ASSERT_TRUE(village_->replica->Append(id, kVillage, kKindMaterials, {{"add", {"户口簿"}}}, "agent1", Role::kAgent).ok());
+  ASSERT_TRUE(village_->replica->Append(id, kVillage, kKindComment, {{"text", "村里收到户口簿"}}, "agent1", Role::kAgent).ok());
+  clock_.Advance(1000);
+  ASSERT_TRUE(town_->replica->Append(id, kVillage, kKindMaterials, {{"add", {"结婚证", "户口簿"}}}, "clerk1", Role::kClerk).ok());
+  ASSERT_TRUE(town_->replica->Append(id, kVillage, kKindComment, {{"text", "镇里补收结婚证"}}, "clerk1", Role::kClerk).ok());
+  Sync(village_.get(), town_.get());
+  Json s = State(village_.get(), id);
+  EXPECT_EQ(Digest(village_.get(), id), Digest(town_.get(), id));
+  std::set<std::string> materials = s["materials"].get<std::set<std::string>>();
+  EXPECT_TRUE(materials.count("户口簿") && materials.count("结婚证")) << s["materials"].dump();
+  EXPECT_EQ(s["comments"].size(), 2u) << s["comments"].dump();
+  EXPECT_TRUE(s["conflicts"].empty()) << "set-like data never conflicts: " << s["conflicts"].dump();
 }
 
 TEST_F(SyncTest, DecisionStandsOverConcurrentWithdrawal) {
