@@ -23,6 +23,8 @@ class Flags {
   // kInvalidArgument "--key must be a whole number" when not an integer.
   Result<int64_t> GetInt(std::string_view key, int64_t fallback) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  // Every --key given, with its value.
+  const std::map<std::string, std::string>& values() const { return values_; }
   // Flags given that are not in `known`: error naming the first one.
   Status CheckKnown(std::initializer_list<std::string_view> known) const;
 

@@ -1,12 +1,20 @@
 #include "node/node_app.h"
 
+#include <httplib.h>
+#include <signal.h>
+
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "common/calendar.h"
 #include "common/case_machine.h"
 #include "common/flags.h"
 #include "common/personal_id.h"
+#include "node/files.h"
+#include "node/node_server.h"
+#include "node/options.h"
 
 namespace daiban::node {
 namespace {
@@ -16,6 +24,21 @@ constexpr const char* kUsage = R"(daiban-node — the field node at a village pr
 Usage: daiban-node <command> [options]
 
 Commands:
+  init --data DIR --region CODE --tier village|township|county [--parent-url URL --parent-id ID]
+       [--credential TOKEN] [--hub-key FILE] [--config DIR] [--listen HOST:PORT]
+                                set up a node in DIR: its configuration (DIR/node.conf), its
+                                store, and a copy of the master data from DIR (default config/)
+  serve --data DIR              run the node: web pages and API for agents and clerks, sync
+                                with the parent in the background, /sync for its children
+  user add --data DIR --name N --role agent|clerk|supervisor|admin [--replace]
+                                add a person who signs in here (password from the environment
+                                variable DAIBAN_PASSWORD, or asked for on the terminal)
+  user list --data DIR          list the people who sign in here
+  sync --once --data DIR        sync with the parent now and print what moved (through the
+                                running node if it is serving, else directly)
+  status --data DIR             pending events, last sync per link, last error
+  case <list|show|file|step|materials|comment> --data DIR --user N ...
+                                work on cases through the running node (see case --help)
   check-id <ID number>          check a resident's ID number (GB 11643) before filing;
                                 prints it masked, never whole
   due-date --accepted YYYY-MM-DD --days N [--config DIR]
@@ -72,6 +95,267 @@ int DueDate(const common::Flags& flags) {
   return 0;
 }
 
+// ---- init, serve, user, sync, status, case ----
+
+namespace fs = std::filesystem;
+
+int Fail(const common::Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  return s.code() == common::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+common::Status CopyMasterData(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  for (const char* sub : {"catalog", "calendar", "regions"}) {
+    fs::path src = fs::path(from) / sub;
+    if (!fs::is_directory(src)) return common::NotFound("--config: " + src.string() + " is missing");
+    fs::create_directories(fs::path(to) / sub, ec);
+    if (ec) return common::Unavailable("cannot create " + (fs::path(to) / sub).string() + ": " + ec.message());
+    for (const auto& e : fs::directory_iterator(src)) {
+      if (e.path().extension() != ".csv") continue;
+      fs::copy_file(e.path(), fs::path(to) / sub / e.path().filename(), fs::copy_options::overwrite_existing, ec);
+      if (ec) return common::Unavailable("cannot copy " + e.path().string() + ": " + ec.message());
+    }
+  }
+  return common::Status::Ok();
+}
+
+int Init(const common::Flags& flags) {
+  if (flags.Has("help")) {
+    std::cout << "Usage: daiban-node init --data DIR --region CODE --tier village|township|county\n"
+                 "         [--node-id ID] [--listen HOST:PORT] [--parent-url URL --parent-id ID]\n"
+                 "         [--fallback-url URL --fallback-id ID] [--credential TOKEN] [--hub-key FILE]\n"
+                 "         [--config DIR]\n\n"
+                 "Sets up a node in DIR: DIR/node.conf (every setting, see config/node-*.conf), the\n"
+                 "event store, the user list, and a copy of the master data (catalog, calendar,\n"
+                 "region tree) from --config (default: config). The credential and the hub key come\n"
+                 "from the city hub's enrolment (daiban-hub enrol).\n";
+    return 0;
+  }
+  NodeOptions o;
+  if (auto s = ApplyFlags(flags, {"help", "hub-key", "config"}, &o); !s.ok()) return Fail(s);
+  if (o.node_id.empty()) o.node_id = DefaultNodeId(o.tier, o.region);
+  if (auto s = ValidateOptions(o); !s.ok()) return Fail(s);
+  if (fs::exists(fs::path(o.data_dir) / "node.conf")) {
+    return Fail(common::AlreadyExists("a node is already set up in " + o.data_dir + " (node.conf exists)"));
+  }
+  std::error_code ec;
+  fs::create_directories(o.data_dir, ec);
+  if (ec) return Fail(common::Unavailable("cannot create " + o.data_dir + ": " + ec.message()));
+  std::string master = o.data_dir + "/master";
+  if (auto s = CopyMasterData(flags.Get("config", "config"), master); !s.ok()) return Fail(s);
+  auto data = LoadMasterData(master, o.region);
+  if (!data.ok()) return Fail(data.status());
+  if (!data->regions.Lookup(o.region).ok()) {
+    return Fail(common::InvalidArgument("region: " + o.region + " is not in the region tree of --config"));
+  }
+  if (flags.Has("hub-key")) {
+    auto pem = ReadFile(flags.Get("hub-key"));
+    if (!pem.ok()) return Fail(pem.status());
+    auto key = common::VerifyKey::FromPublicPem(*pem);
+    if (!key.ok()) return Fail(key.status().WithContext("--hub-key"));
+    if (auto s = WriteFileAtomic(o.data_dir + "/hub_key.pem", *pem); !s.ok()) return Fail(s);
+  }
+  if (auto s = WriteFileAtomic(o.data_dir + "/node.conf", OptionsToConf(o), 0600); !s.ok()) return Fail(s);
+  auto server = NodeServer::Open(o);  // creates the store and the user list
+  if (!server.ok()) return Fail(server.status());
+  std::cout << "node " << o.node_id << " (" << common::TierName(o.tier) << ", " << o.region << ") set up in "
+            << o.data_dir << "\nnext: daiban-node user add --data " << o.data_dir
+            << " --name NAME --role agent|clerk, then daiban-node serve --data " << o.data_dir << "\n";
+  return 0;
+}
+
+int Serve(const common::Flags& flags) {
+  if (flags.Has("help")) {
+    std::cout << "Usage: daiban-node serve --data DIR [any setting of node.conf as --key value]\n\n"
+                 "Serves the web pages and API on `listen`, syncs with the parent in the background\n"
+                 "and answers its children's /sync requests. Stops cleanly on SIGINT or SIGTERM.\n";
+    return 0;
+  }
+  auto o = LoadOptions(flags.Get("data"), flags, {"data", "help"});
+  if (!o.ok()) return Fail(o.status());
+  // Signals go to one thread that stops the server; everything else runs with them blocked.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto server = NodeServer::Open(*o);
+  if (!server.ok()) return Fail(server.status());
+  auto token = common::RandomHex(32);
+  if (!token.ok()) return Fail(token.status());
+  (*server)->users()->AddLocalToken(*token);
+  if (auto s = WriteFileAtomic(o->data_dir + "/cli.token", *token, 0600); !s.ok()) return Fail(s);
+  NodeServer* raw = server->get();
+  std::thread signals([raw, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    raw->Stop();
+  });
+  signals.detach();
+  std::cout << "daiban-node " << o->node_id << " serving on http://" << o->listen << "/" << std::endl;
+  common::Status s = (*server)->Serve();
+  std::error_code ec;
+  fs::remove(o->data_dir + "/cli.token", ec);
+  if (!s.ok()) return Fail(s);
+  std::cout << "stopped\n";
+  return 0;
+}
+
+std::string Password() {
+  if (const char* p = std::getenv("DAIBAN_PASSWORD")) return p;
+  std::cerr << "password: ";
+  std::string line;
+  std::getline(std::cin, line);
+  return line;
+}
+
+int UserCmd(const common::Flags& flags) {
+  const auto& pos = flags.positional();
+  if (flags.Has("help") || pos.empty()) {
+    std::cout << "Usage: daiban-node user add --data DIR --name NAME --role agent|clerk|supervisor|admin [--replace]\n"
+                 "       daiban-node user list --data DIR\n"
+                 "The password comes from DAIBAN_PASSWORD or is read from the terminal (at least 8 characters).\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  auto o = LoadOptions(flags.Get("data"), common::Flags(), {});
+  if (!o.ok()) return Fail(o.status());
+  auto book = UserBook::Open(o->data_dir + "/users.db", common::SystemClock::Get(), o->session_hours);
+  if (!book.ok()) return Fail(book.status());
+  if (pos[0] == "list") {
+    auto users = (*book)->List();
+    if (!users.ok()) return Fail(users.status());
+    for (const auto& u : *users) std::cout << u.name << "\t" << common::RoleName(u.role) << "\n";
+    return 0;
+  }
+  if (pos[0] != "add") return Fail(common::InvalidArgument("user: expected add or list"));
+  auto role = common::ParseRole(flags.Get("role"));
+  if (!role.ok()) return Fail(role.status().WithContext("--role"));
+  auto s = (*book)->Add(flags.Get("name"), *role, Password(), flags.Has("replace"));
+  if (!s.ok()) return Fail(s);
+  std::cout << "user " << flags.Get("name") << " (" << common::RoleName(*role) << ") can sign in at http://"
+            << o->listen << "/\n";
+  return 0;
+}
+
+// A client of the running node's API, signed in with the local token (cli.token) or a user.
+struct LocalApi {
+  std::unique_ptr<httplib::Client> client;
+  httplib::Headers headers;
+};
+
+common::Result<LocalApi> ConnectLocal(const NodeOptions& o, const std::string& user) {
+  LocalApi api;
+  api.client = std::make_unique<httplib::Client>("http://" + o.listen);
+  api.client->set_connection_timeout(2, 0);
+  api.client->set_read_timeout(600, 0);
+  auto health = api.client->Get("/api/health");
+  if (!health || health->status != 200) return common::Unavailable("the node is not serving on " + o.listen);
+  if (user.empty()) {
+    DAIBAN_ASSIGN_OR_RETURN(std::string token, ReadFile(o.data_dir + "/cli.token"));
+    api.headers = {{"Authorization", "Bearer " + token}};
+    return api;
+  }
+  common::Json login = {{"user", user}, {"password", Password()}};
+  auto r = api.client->Post("/api/login", login.dump(), "application/json");
+  if (!r || r->status != 200) return common::PermissionDenied("cannot sign in as " + user + ": wrong user name or password");
+  auto j = common::ParseJson(r->body);
+  if (!j.ok()) return j.status();
+  api.headers = {{"Authorization", "Bearer " + j->value("token", "")}};
+  return api;
+}
+
+// Prints a JSON reply; non-2xx replies print the error and return 1.
+int PrintReply(const httplib::Result& r) {
+  if (!r) {
+    std::cerr << "error: the node did not answer: " << httplib::to_string(r.error()) << "\n";
+    return 1;
+  }
+  auto j = common::ParseJson(r->body);
+  if (r->status >= 300) {
+    std::cerr << "error: " << (j.ok() && j->contains("error") ? (*j)["error"].value("message", r->body) : r->body)
+              << "\n";
+    return r->status == 400 ? 2 : 1;
+  }
+  std::cout << (j.ok() ? j->dump(2) : r->body) << "\n";
+  return 0;
+}
+
+int SyncCmd(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("once")) {
+    std::cout << "Usage: daiban-node sync --once --data DIR\n"
+                 "Syncs with the parent now (through the running node if it is serving) and prints\n"
+                 "what moved. Exits 1 if the parent cannot be reached or refuses.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  auto o = LoadOptions(flags.Get("data"), common::Flags(), {});
+  if (!o.ok()) return Fail(o.status());
+  if (auto api = ConnectLocal(*o, ""); api.ok()) {
+    return PrintReply(api->client->Post("/api/sync?wait=1", api->headers, "", "application/json"));
+  }
+  auto server = NodeServer::Open(*o);
+  if (!server.ok()) return Fail(server.status());
+  (*server)->sync_loop()->SetProgressPrinter(true);
+  auto r = (*server)->sync_loop()->SyncOnce();
+  if (!r.ok()) return Fail(r.status());
+  std::cout << "synced with " << o->parent_id << ": " << r->pushed << " events up, " << r->pulled << " down, "
+            << r->refused << " refused, " << r->pending << " still waiting, in " << r->rounds << " exchanges\n";
+  return 0;
+}
+
+int StatusCmd(const common::Flags& flags) {
+  if (flags.Has("help")) {
+    std::cout << "Usage: daiban-node status --data DIR\nPending events, last sync per link, last error.\n";
+    return 0;
+  }
+  auto o = LoadOptions(flags.Get("data"), common::Flags(), {});
+  if (!o.ok()) return Fail(o.status());
+  if (auto api = ConnectLocal(*o, ""); api.ok()) return PrintReply(api->client->Get("/api/status", api->headers));
+  auto server = NodeServer::Open(*o);
+  if (!server.ok()) return Fail(server.status());
+  auto st = (*server)->StatusJson();
+  if (!st.ok()) return Fail(st.status());
+  std::cout << st->dump(2) << "\n(the node is not serving)\n";
+  return 0;
+}
+
+int CaseCmd(const common::Flags& flags) {
+  const auto& pos = flags.positional();
+  if (flags.Has("help") || pos.empty()) {
+    std::cout << "Usage: daiban-node case <command> --data DIR --user NAME [options]   (password: DAIBAN_PASSWORD)\n"
+                 "  list [--view queue|inbox|warnings|conflicts] [--q TEXT] [--status S]\n"
+                 "  show CASE_ID\n"
+                 "  file --json '{\"item\":\"MZ-003\",\"applicant_name\":...}'   (fields as POST /api/cases)\n"
+                 "  step CASE_ID --json '{\"action\":\"accept\"}'\n"
+                 "  materials CASE_ID --json '{\"add\":[\"户口簿\"]}'\n"
+                 "  comment CASE_ID --json '{\"text\":\"...\"}'\n"
+                 "Works through the running node (daiban-node serve).\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  auto o = LoadOptions(flags.Get("data"), common::Flags(), {});
+  if (!o.ok()) return Fail(o.status());
+  if (!flags.Has("user")) return Fail(common::InvalidArgument("--user is required"));
+  auto api = ConnectLocal(*o, flags.Get("user"));
+  if (!api.ok()) return Fail(api.status());
+  auto& c = *api->client;
+  const std::string& cmd = pos[0];
+  std::string json = flags.Get("json", "{}");
+  if (cmd == "list") {
+    httplib::Params params;
+    for (const char* k : {"view", "q", "status"})
+      if (flags.Has(k)) params.emplace(k, flags.Get(k));
+    return PrintReply(c.Get("/api/cases", params, api->headers));
+  }
+  if (cmd == "file") return PrintReply(c.Post("/api/cases", api->headers, json, "application/json"));
+  if (pos.size() < 2) return Fail(common::InvalidArgument("case " + cmd + ": give the case id"));
+  std::string path = "/api/cases/" + pos[1];
+  if (cmd == "show") return PrintReply(c.Get(path, api->headers));
+  if (cmd == "step") return PrintReply(c.Post(path + "/steps", api->headers, json, "application/json"));
+  if (cmd == "materials") return PrintReply(c.Post(path + "/materials", api->headers, json, "application/json"));
+  if (cmd == "comment") return PrintReply(c.Post(path + "/comments", api->headers, json, "application/json"));
+  return Fail(common::InvalidArgument("case: unknown command '" + cmd + "' (see case --help)"));
+}
+
 }  // namespace
 
 int NodeApp::Run(int argc, char** argv) {
@@ -87,6 +371,12 @@ int NodeApp::Run(int argc, char** argv) {
   }
   if (cmd == "check-id") return CheckId(flags);
   if (cmd == "due-date") return DueDate(flags);
+  if (cmd == "init") return Init(flags);
+  if (cmd == "serve") return Serve(flags);
+  if (cmd == "user") return UserCmd(flags);
+  if (cmd == "sync") return SyncCmd(flags);
+  if (cmd == "status") return StatusCmd(flags);
+  if (cmd == "case") return CaseCmd(flags);
   std::cerr << "unknown command '" << cmd << "'\n\n" << kUsage;
   return 2;
 }

@@ -4,6 +4,7 @@
 #
 #   ./ops/bench.sh                 everything (default sizes)
 #   ./ops/bench.sh sync            only the sync layer in one process
+#   ./ops/bench.sh node            only a real daiban-node process (filing latency, memory)
 #   CASES=2000 REPS=3 NOOP_BIG=20000 ./ops/bench.sh sync     smaller, for a quick look
 #
 # Speed goals are checked here, never by timed assertions in the tests. Run on an idle
@@ -16,7 +17,7 @@ what="${1:-all}"
 daiban_install_deps
 daiban_log "building (Release) in build-release/"
 daiban_build build-release -DCMAKE_BUILD_TYPE=Release -DDAIBAN_TESTS=ON
-cmake --build build-release --target sync_bench >/dev/null
+cmake --build build-release --target sync_bench node_bench >/dev/null
 
 machine() {
   local cpu
@@ -54,4 +55,19 @@ if [ "$what" = all ] || [ "$what" = sync ]; then
   replace_section sync "$out"
   rm -f "$out"
   daiban_log "wrote the sync section of docs/BENCHMARKS.md"
+fi
+
+if [ "$what" = all ] || [ "$what" = node ]; then
+  out=$(mktemp)
+  cmd="./build-release/tests/node_bench --node build-release/node/daiban-node --cases ${NODE_CASES:-2000}"
+  daiban_log "field node: $cmd"
+  {
+    echo "Measured $(machine) with \`$cmd\` (from \`./ops/bench.sh node\`):"
+    echo
+    $cmd
+  } >"$out"
+  cat "$out"
+  replace_section node "$out"
+  rm -f "$out"
+  daiban_log "wrote the node section of docs/BENCHMARKS.md"
 fi

@@ -1,12 +1,21 @@
 #include "server/hub_app.h"
 
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "common/calendar.h"
 #include "common/catalog.h"
 #include "common/flags.h"
+#include "common/credential.h"
 #include "common/region.h"
+#include "server/hub_server.h"
 
 namespace daiban::server {
 namespace {
@@ -20,6 +29,14 @@ Commands:
                      load the region tree, service-item catalog and holiday calendar
                      from DIR (default: config) and report what they hold, or the first
                      error with its file and line
+  init --data DIR --region CITY_CODE [--listen HOST:PORT] [--config DIR]
+                     set up the hub: its store, node registry and signing key
+                     (DIR/hub_key.pem, private; DIR/hub_key.pub.pem goes to every node)
+  enrol --data DIR --region CODE --tier village|township|county [--node-id ID]
+                     register a node and print its credential (give it to
+                     daiban-node init --credential); enrolling again replaces it
+  serve --data DIR [--listen HOST:PORT]
+                     answer the nodes' /sync requests
   version            print the software version
   help, --help       this text
 
@@ -61,6 +78,152 @@ int CheckData(const common::Flags& flags) {
   return 0;
 }
 
+
+namespace fs = std::filesystem;
+
+int Fail(const common::Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  return s.code() == common::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+common::Result<std::string> Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return common::NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+common::Status WritePrivate(const std::string& path, const std::string& data, mode_t mode) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+  out.close();
+  if (!out) return common::Unavailable("cannot write " + path);
+  ::chmod(path.c_str(), mode);
+  return common::Status::Ok();
+}
+
+common::Result<HubOptions> LoadHub(const common::Flags& flags) {
+  std::string dir = flags.Get("data");
+  if (dir.empty()) return common::InvalidArgument("--data is required");
+  auto text = Slurp(dir + "/hub.conf");
+  if (!text.ok()) return common::NotFound("no hub in " + dir + ": run daiban-hub init first");
+  DAIBAN_ASSIGN_OR_RETURN(HubOptions o, HubOptionsFromConf(*text, dir + "/hub.conf"));
+  o.data_dir = dir;
+  if (flags.Has("listen")) o.listen = flags.Get("listen");
+  return o;
+}
+
+int Init(const common::Flags& flags) {
+  if (flags.Has("help")) {
+    std::cout << "Usage: daiban-hub init --data DIR --region CITY_CODE [--listen HOST:PORT] [--config DIR]\n";
+    return 0;
+  }
+  if (auto s = flags.CheckKnown({"data", "region", "listen", "config"}); !s.ok()) return Fail(s);
+  HubOptions o;
+  o.data_dir = flags.Get("data");
+  o.region = flags.Get("region");
+  o.listen = flags.Get("listen", o.listen);
+  if (o.data_dir.empty()) return Fail(common::InvalidArgument("--data is required"));
+  auto tree = common::RegionTree::LoadDir(flags.Get("config", "config") + "/regions", o.region.substr(0, 4));
+  if (!tree.ok()) return Fail(tree.status());
+  if (!tree->Lookup(o.region).ok()) return Fail(common::InvalidArgument("--region: " + o.region + " is not in the region tree"));
+  if (fs::exists(o.data_dir + "/hub.conf")) return Fail(common::AlreadyExists("a hub is already set up in " + o.data_dir));
+  std::error_code ec;
+  fs::create_directories(o.data_dir, ec);
+  if (ec) return Fail(common::Unavailable("cannot create " + o.data_dir + ": " + ec.message()));
+  auto key = common::SigningKey::Generate();
+  if (!key.ok()) return Fail(key.status());
+  auto priv = key->PrivatePem();
+  auto pub = key->PublicPem();
+  if (!priv.ok() || !pub.ok()) return Fail(!priv.ok() ? priv.status() : pub.status());
+  if (auto s = WritePrivate(o.data_dir + "/hub_key.pem", *priv, 0600); !s.ok()) return Fail(s);
+  if (auto s = WritePrivate(o.data_dir + "/hub_key.pub.pem", *pub, 0644); !s.ok()) return Fail(s);
+  if (auto s = WritePrivate(o.data_dir + "/hub.conf", HubOptionsToConf(o), 0644); !s.ok()) return Fail(s);
+  // The hub keeps its own copy of the region tree: enrolment checks codes against it.
+  fs::create_directories(o.data_dir + "/master/regions", ec);
+  for (const auto& e : fs::directory_iterator(flags.Get("config", "config") + "/regions", ec)) {
+    if (e.path().extension() == ".csv") {
+      fs::copy_file(e.path(), o.data_dir + "/master/regions/" + e.path().filename().string(),
+                    fs::copy_options::overwrite_existing, ec);
+    }
+  }
+  if (ec) return Fail(common::Unavailable("cannot copy the region tree: " + ec.message()));
+  auto hub = HubServer::Open(o);
+  if (!hub.ok()) return Fail(hub.status());
+  std::cout << "hub for " << o.region << " set up in " << o.data_dir << "\nnodes need " << o.data_dir
+            << "/hub_key.pub.pem (daiban-node init --hub-key) and a credential (daiban-hub enrol)\n";
+  return 0;
+}
+
+int Enrol(const common::Flags& flags) {
+  if (flags.Has("help")) {
+    std::cout << "Usage: daiban-hub enrol --data DIR --region CODE --tier village|township|county [--node-id ID]\n"
+                 "Prints the node's credential on stdout.\n";
+    return 0;
+  }
+  if (auto s = flags.CheckKnown({"data", "region", "tier", "node-id"}); !s.ok()) return Fail(s);
+  auto o = LoadHub(flags);
+  if (!o.ok()) return Fail(o.status());
+  auto tier = common::ParseTier(flags.Get("tier"));
+  if (!tier.ok()) return Fail(tier.status().WithContext("--tier"));
+  if (*tier == common::Tier::kCity) return Fail(common::InvalidArgument("--tier: the city tier is the hub itself"));
+  std::string region = flags.Get("region");
+  auto code = common::RegionCode::Parse(region);
+  if (!code.ok()) return Fail(code.status().WithContext("--region"));
+  auto tree = common::RegionTree::LoadDir(o->data_dir + "/master/regions", o->region.substr(0, 4));
+  if (!tree.ok()) return Fail(tree.status());
+  if (!tree->Lookup(region).ok()) {
+    return Fail(common::InvalidArgument("--region: " + region + " does not exist in this city's region tree"));
+  }
+  if (region.rfind(std::string(common::RegionCode::Parse(o->region)->Prefix()), 0) != 0) {
+    return Fail(common::InvalidArgument("--region: " + region + " is not in this hub's city"));
+  }
+  auto priv = Slurp(o->data_dir + "/hub_key.pem");
+  if (!priv.ok()) return Fail(priv.status());
+  auto key = common::SigningKey::FromPrivatePem(*priv);
+  if (!key.ok()) return Fail(key.status());
+  auto registry = Registry::Open(o->data_dir + "/registry.db");
+  if (!registry.ok()) return Fail(registry.status());
+  common::NodeCredential cred;
+  const char* letter = *tier == common::Tier::kVillage ? "v" : *tier == common::Tier::kTownship ? "t" : "c";
+  cred.node_id = flags.Get("node-id", letter + std::string(code->Prefix()));
+  cred.region = region;
+  cred.tier = *tier;
+  cred.issued_ms = common::SystemClock::Get()->NowMillis();
+  auto token = (*registry)->Enrol(*key, cred);
+  if (!token.ok()) return Fail(token.status());
+  std::cout << *token << "\n";
+  return 0;
+}
+
+int Serve(const common::Flags& flags) {
+  if (flags.Has("help")) {
+    std::cout << "Usage: daiban-hub serve --data DIR [--listen HOST:PORT]\n";
+    return 0;
+  }
+  auto o = LoadHub(flags);
+  if (!o.ok()) return Fail(o.status());
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto hub = HubServer::Open(*o);
+  if (!hub.ok()) return Fail(hub.status());
+  HubServer* raw = hub->get();
+  std::thread([raw, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    raw->Stop();
+  }).detach();
+  std::cout << "daiban-hub serving on http://" << o->listen << "/" << std::endl;
+  auto s = (*hub)->Serve();
+  if (!s.ok()) return Fail(s);
+  std::cout << "stopped\n";
+  return 0;
+}
+
 }  // namespace
 
 int HubApp::Run(int argc, char** argv) {
@@ -75,6 +238,9 @@ int HubApp::Run(int argc, char** argv) {
     return 0;
   }
   if (cmd == "check-data") return CheckData(flags);
+  if (cmd == "init") return Init(flags);
+  if (cmd == "enrol") return Enrol(flags);
+  if (cmd == "serve") return Serve(flags);
   std::cerr << "unknown command '" << cmd << "'\n\n" << kUsage;
   return 2;
 }

@@ -1,0 +1,331 @@
+#include "node/node_server.h"
+
+#include <httplib.h>
+
+#include <filesystem>
+
+#include "node/files.h"
+#include "node/http_transport.h"
+#include "node/web_assets.h"
+#include "sync/protocol.h"
+
+namespace daiban::node {
+
+using common::Json;
+using common::Status;
+using common::StatusCode;
+
+namespace {
+
+constexpr size_t kMaxApiBody = 1 << 20;  // 1 MiB: a case is a few KB
+
+int HttpStatusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kFailedPrecondition: return 409;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kAborted: return 409;
+    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kDataLoss: return 500;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+// {"error": {"code", "field", "message"}}; field from a "<field>: ..." message.
+void SendError(httplib::Response& res, const Status& s, int http_status = 0) {
+  Json err = {{"code", std::string(common::StatusCodeName(s.code()))}, {"message", s.message()}};
+  const std::string& m = s.message();
+  size_t colon = m.find(": ");
+  if (colon != std::string::npos && colon > 0 && colon <= 40) {
+    bool ident = true;
+    for (size_t i = 0; i < colon; ++i) ident = ident && (std::islower(static_cast<unsigned char>(m[i])) || m[i] == '_');
+    if (ident) err["field"] = m.substr(0, colon);
+  }
+  res.status = http_status ? http_status : HttpStatusFor(s.code());
+  res.set_content(Json{{"error", err}}.dump(), "application/json; charset=utf-8");
+}
+
+void SendJson(httplib::Response& res, const Json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(), "application/json; charset=utf-8");
+}
+
+std::string SessionToken(const httplib::Request& req) {
+  std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
+  std::string cookies = req.get_header_value("Cookie");
+  const std::string key = "daiban_session=";
+  size_t p = cookies.find(key);
+  if (p == std::string::npos) return "";
+  size_t e = cookies.find(';', p);
+  return cookies.substr(p + key.size(), e == std::string::npos ? std::string::npos : e - p - key.size());
+}
+
+common::Result<Json> ParseBody(const httplib::Request& req) {
+  if (req.body.size() > kMaxApiBody) return common::ResourceExhausted("the request is over 1 MiB");
+  if (req.body.empty()) return Json::object();
+  auto j = common::ParseJson(req.body);
+  if (!j.ok()) return common::InvalidArgument("the request is not valid JSON: " + j.status().message());
+  if (!j->is_object()) return common::InvalidArgument("the request must be a JSON object");
+  return std::move(j).value();
+}
+
+}  // namespace
+
+common::Result<MasterData> LoadMasterData(const std::string& dir, const std::string& region) {
+  MasterData m;
+  DAIBAN_ASSIGN_OR_RETURN(m.catalog, common::Catalog::LoadCsv(dir + "/catalog/items.csv"));
+  std::string calendar;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/calendar", ec)) {
+    if (e.path().extension() == ".csv" && (calendar.empty() || e.path().string() < calendar)) calendar = e.path().string();
+  }
+  if (calendar.empty()) return common::NotFound("no holiday calendar (*.csv) in " + dir + "/calendar");
+  DAIBAN_ASSIGN_OR_RETURN(m.calendar, common::WorkCalendar::LoadCsv(calendar));
+  DAIBAN_ASSIGN_OR_RETURN(m.regions, common::RegionTree::LoadDir(dir + "/regions", region.substr(0, 4)));
+  return m;
+}
+
+common::Result<std::unique_ptr<NodeServer>> NodeServer::Open(const NodeOptions& options) {
+  std::unique_ptr<NodeServer> n(new NodeServer());
+  n->options_ = options;
+  DAIBAN_ASSIGN_OR_RETURN(MasterData master, LoadMasterData(options.data_dir + "/master", options.region));
+  if (!master.regions.Lookup(options.region).ok()) {
+    return common::InvalidArgument("region: " + options.region + " is not in the region tree in " + options.data_dir +
+                                   "/master/regions");
+  }
+  n->master_ = std::make_unique<MasterData>(std::move(master));
+  sync::StoreOptions so;
+  so.path = options.data_dir + "/node.db";
+  so.node_id = options.node_id;
+  so.region = options.region;
+  so.tier = options.tier;
+  DAIBAN_ASSIGN_OR_RETURN(auto store, sync::EventStore::Open(so));
+  n->replica_ = std::make_unique<sync::Replica>(std::move(store), common::SystemClock::Get());
+  DAIBAN_ASSIGN_OR_RETURN(n->users_, UserBook::Open(options.data_dir + "/users.db", common::SystemClock::Get(),
+                                                    options.session_hours));
+  n->desk_ = std::make_unique<Desk>(n->replica_.get(), &n->master_->catalog, &n->master_->calendar,
+                                    &n->master_->regions);
+  n->service_ = std::make_unique<sync::SyncService>(n->replica_.get());
+  n->sync_loop_ = std::make_unique<SyncLoop>(options, n->replica_.get(), &n->store_mu_);
+  if (auto pem = ReadFile(options.data_dir + "/hub_key.pem"); pem.ok()) {
+    DAIBAN_ASSIGN_OR_RETURN(n->hub_key_, common::VerifyKey::FromPublicPem(*pem));
+  }
+  return n;
+}
+
+NodeServer::~NodeServer() {
+  Stop();
+  if (sync_loop_) sync_loop_->Stop();
+}
+
+void NodeServer::Stop() {
+  if (http_) http_->stop();
+}
+
+common::Result<Json> NodeServer::StatusJson() {
+  std::lock_guard<std::mutex> lock(store_mu_);
+  auto* store = replica_->store();
+  int64_t pending = 0;
+  if (!options_.parent_id.empty()) {
+    DAIBAN_ASSIGN_OR_RETURN(sync::PeerState p, store->GetPeer(options_.parent_id));
+    DAIBAN_ASSIGN_OR_RETURN(pending, store->CountPending(p.pushed.seq, options_.parent_id));
+  } else {
+    DAIBAN_ASSIGN_OR_RETURN(pending, store->CountPending(0, ""));
+  }
+  Json links = Json::array();
+  DAIBAN_ASSIGN_OR_RETURN(auto peers, store->Peers());
+  for (const auto& p : peers) {
+    bool up = p.peer == options_.parent_id || p.peer == options_.fallback_id;
+    links.push_back({{"peer", p.peer},
+                     {"direction", up ? "parent" : "child"},
+                     {"last_ok", p.last_ok_ms},
+                     {"last_error", p.last_error},
+                     {"last_seen", p.last_seen_ms}});
+  }
+  DAIBAN_ASSIGN_OR_RETURN(auto quarantine, store->QuarantineList());
+  DAIBAN_ASSIGN_OR_RETURN(int64_t events, store->EventCount());
+  return Json{{"node_id", options_.node_id},
+              {"tier", common::TierName(options_.tier)},
+              {"region", options_.region},
+              {"parent", options_.parent_id},
+              {"events", events},
+              {"pending", pending},
+              {"quarantined", quarantine.size()},
+              {"links", links},
+              {"sync", sync_loop_->StatusJson()}};
+}
+
+void NodeServer::HandleSync(const httplib::Request& req, httplib::Response& res) {
+  auto refuse = [&](const Status& s) {
+    res.status = HttpStatusFor(s.code());
+    res.set_content(sync::ErrorFrame(s), "application/octet-stream");
+  };
+  if (!hub_key_.valid()) {
+    return refuse(common::FailedPrecondition("this node has no hub key (hub_key.pem) to check its children's credentials"));
+  }
+  std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) != 0) return refuse(common::PermissionDenied("no credential: enrol this node at the hub"));
+  auto cred = common::VerifyCredential(hub_key_, std::string_view(auth).substr(7));
+  if (!cred.ok()) return refuse(common::PermissionDenied(cred.status().message()));
+  if (req.get_header_value(kNodeHeader) != cred->node_id) {
+    return refuse(common::PermissionDenied(std::string("the credential belongs to another node than ") + kNodeHeader));
+  }
+  sync::PeerIdentity peer{cred->node_id, cred->region, cred->tier};
+  bool grew = false;
+  sync::HandleResult r;
+  {
+    std::lock_guard<std::mutex> lock(store_mu_);
+    int64_t before = replica_->store()->LastSeq();
+    r = service_->Handle(peer, req.body);
+    grew = replica_->store()->LastSeq() != before;
+  }
+  if (grew) sync_loop_->Trigger();  // relay the child's events upward at once
+  res.status = HttpStatusFor(r.code);
+  res.set_content(r.frame, "application/octet-stream");
+}
+
+void NodeServer::InstallRoutes() {
+  httplib::Server& s = *http_;
+  s.set_payload_max_length(sync::kMaxFrameBytes + 1024);
+
+  // A signed-in call: resolves the session, parses the body, runs fn under the store lock.
+  using Fn = std::function<common::Result<Json>(const User&, const Json& body, const httplib::Request&)>;
+  auto api = [this](Fn fn, bool writes) {
+    return [this, fn, writes](const httplib::Request& req, httplib::Response& res) {
+      auto user = users_->Session(SessionToken(req));
+      if (!user.ok()) return SendError(res, user.status(), 401);
+      auto body = ParseBody(req);
+      if (!body.ok()) return SendError(res, body.status());
+      common::Result<Json> out = common::Internal("unset");
+      {
+        std::lock_guard<std::mutex> lock(store_mu_);
+        out = fn(*user, *body, req);
+      }
+      if (!out.ok()) return SendError(res, out.status());
+      if (writes) sync_loop_->Trigger();
+      SendJson(res, *out, writes && req.method == "POST" && req.path == "/api/cases" ? 201 : 200);
+    };
+  };
+
+  s.Get("/api/health", [this](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, {{"ok", true}, {"node_id", options_.node_id}});
+  });
+  s.Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseBody(req);
+    if (!body.ok()) return SendError(res, body.status());
+    std::string name = body->value("user", ""), password = body->value("password", "");
+    auto token = users_->Login(name, password);
+    if (!token.ok()) return SendError(res, token.status(), 401);
+    auto user = users_->Session(*token);
+    res.set_header("Set-Cookie", "daiban_session=" + *token + "; Path=/; HttpOnly; SameSite=Strict");
+    SendJson(res, {{"token", *token},
+                   {"user", user->name},
+                   {"role", common::RoleName(user->role)},
+                   {"tier", common::TierName(options_.tier)}});
+  });
+  s.Post("/api/logout", [this](const httplib::Request& req, httplib::Response& res) {
+    users_->Logout(SessionToken(req));
+    res.set_header("Set-Cookie", "daiban_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    SendJson(res, {{"ok", true}});
+  });
+  s.Get("/api/me", api([this](const User& u, const Json&, const httplib::Request&) -> common::Result<Json> {
+          std::string name;
+          if (auto code = common::RegionCode::Parse(options_.region); code.ok()) name = master_->regions.PathName(*code);
+          return Json{{"user", u.name},        {"role", common::RoleName(u.role)},
+                      {"node_id", options_.node_id}, {"tier", common::TierName(options_.tier)},
+                      {"region", options_.region}, {"region_name", name}};
+        }, false));
+  s.Get("/api/catalog", api([this](const User&, const Json&, const httplib::Request& req) -> common::Result<Json> {
+          return desk_->CatalogJson(req.get_param_value("proxy") == "1");
+        }, false));
+  s.Post("/api/cases", api([this](const User& u, const Json& b, const httplib::Request&) { return desk_->FileCase(u, b); },
+                           true));
+  s.Get("/api/cases", api([this](const User& u, const Json&, const httplib::Request& req) -> common::Result<Json> {
+          DAIBAN_ASSIGN_OR_RETURN(CaseView view, ParseCaseView(req.get_param_value("view")));
+          return desk_->List(u, view, req.get_param_value("q"), req.get_param_value("status"));
+        }, false));
+  s.Get(R"(/api/cases/([^/]+))", api([this](const User& u, const Json&, const httplib::Request& req) {
+          return desk_->Detail(u, req.matches[1]);
+        }, false));
+  s.Post(R"(/api/cases/([^/]+)/steps)", api([this](const User& u, const Json& b, const httplib::Request& req) {
+           return desk_->TakeStep(u, req.matches[1], b);
+         }, true));
+  s.Post(R"(/api/cases/([^/]+)/materials)", api([this](const User& u, const Json& b, const httplib::Request& req) {
+           return desk_->AddMaterials(u, req.matches[1], b);
+         }, true));
+  s.Post(R"(/api/cases/([^/]+)/comments)", api([this](const User& u, const Json& b, const httplib::Request& req) {
+           return desk_->AddComment(u, req.matches[1], b);
+         }, true));
+  s.Post(R"(/api/cases/([^/]+)/settle)", api([this](const User& u, const Json& b, const httplib::Request& req) {
+           return desk_->Settle(u, req.matches[1], b);
+         }, true));
+  s.Get("/api/status", [this](const httplib::Request& req, httplib::Response& res) {
+    auto user = users_->Session(SessionToken(req));
+    if (!user.ok()) return SendError(res, user.status(), 401);
+    auto st = StatusJson();
+    if (!st.ok()) return SendError(res, st.status());
+    SendJson(res, *st);
+  });
+  s.Post("/api/sync", [this](const httplib::Request& req, httplib::Response& res) {
+    auto user = users_->Session(SessionToken(req));
+    if (!user.ok()) return SendError(res, user.status(), 401);
+    if (options_.parent_url.empty()) {
+      return SendError(res, common::FailedPrecondition("this node has no parent to sync with"));
+    }
+    if (req.get_param_value("wait") == "1") {
+      auto r = sync_loop_->SyncOnce();
+      if (!r.ok()) return SendError(res, r.status());
+      return SendJson(res, {{"rounds", r->rounds}, {"pushed", r->pushed}, {"pulled", r->pulled},
+                            {"refused", r->refused}, {"pending", r->pending}, {"complete", r->complete}});
+    }
+    sync_loop_->Trigger();
+    SendJson(res, {{"started", true}}, 202);
+  });
+  s.Get(R"(/receipt/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto user = users_->Session(SessionToken(req));
+    if (!user.ok()) return SendError(res, user.status(), 401);
+    common::Result<std::string> html = common::Internal("unset");
+    {
+      std::lock_guard<std::mutex> lock(store_mu_);
+      html = desk_->ReceiptHtml(req.matches[1]);
+    }
+    if (!html.ok()) return SendError(res, html.status());
+    res.set_content(*html, "text/html; charset=utf-8");
+  });
+  s.Post(kSyncPath, [this](const httplib::Request& req, httplib::Response& res) { HandleSync(req, res); });
+
+  // The web pages, built into the binary.
+  s.Get(R"(/(|index\.html|app\.js|app\.css))", [](const httplib::Request& req, httplib::Response& res) {
+    const WebAsset* a = FindWebAsset(req.path == "/" ? "/index.html" : req.path);
+    if (!a) {
+      res.status = 404;
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(a->body), a->content_type);
+  });
+}
+
+Status NodeServer::Serve() {
+  http_ = std::make_unique<httplib::Server>();
+  InstallRoutes();
+  size_t colon = options_.listen.rfind(':');
+  std::string host = options_.listen.substr(0, colon);
+  int port = std::atoi(options_.listen.c_str() + colon + 1);
+  if (!http_->bind_to_port(host.c_str(), port)) {
+    return common::Unavailable("cannot listen on " + options_.listen + " (in use, or not this machine's address)");
+  }
+  sync_loop_->Start();
+  bool ok = http_->listen_after_bind();
+  sync_loop_->Stop();
+  return ok ? Status::Ok() : common::Unavailable("the web server stopped unexpectedly");
+}
+
+}  // namespace daiban::node

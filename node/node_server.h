@@ -1,0 +1,76 @@
+// A running field node: its replica, master data, users, the service desk, the sync loop
+// toward its parent, and the HTTP server for people (web pages, /api/) and for its
+// children (/sync). `daiban-node serve` builds one and calls Serve().
+#ifndef DAIBAN_NODE_NODE_SERVER_H_
+#define DAIBAN_NODE_NODE_SERVER_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/calendar.h"
+#include "common/catalog.h"
+#include "common/credential.h"
+#include "common/region.h"
+#include "node/desk.h"
+#include "node/options.h"
+#include "node/sync_loop.h"
+#include "node/users.h"
+#include "sync/replica.h"
+#include "sync/sync_service.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace daiban::node {
+
+// The master data a node works with, from DATA/master/ (copied there by init).
+struct MasterData {
+  common::Catalog catalog;
+  common::WorkCalendar calendar;
+  common::RegionTree regions;
+};
+// Loads DIR/catalog/items.csv, the first DIR/calendar/*.csv and the city's tree from
+// DIR/regions (root: the first 4 digits of `region`).
+common::Result<MasterData> LoadMasterData(const std::string& dir, const std::string& region);
+
+class NodeServer {
+ public:
+  // Opens the node in options.data_dir (created by `daiban-node init`).
+  static common::Result<std::unique_ptr<NodeServer>> Open(const NodeOptions& options);
+  ~NodeServer();
+
+  // Listens on options.listen and serves until Stop(). Starts the sync loop.
+  common::Status Serve();
+  void Stop();
+
+  sync::Replica* replica() { return replica_.get(); }
+  UserBook* users() { return users_.get(); }
+  SyncLoop* sync_loop() { return sync_loop_.get(); }
+  std::mutex* store_mutex() { return &store_mu_; }
+  // The node's status as GET /api/status returns it. Takes the store lock.
+  common::Result<common::Json> StatusJson();
+
+ private:
+  NodeServer() = default;
+  void InstallRoutes();
+  void HandleSync(const httplib::Request& req, httplib::Response& res);
+
+  NodeOptions options_;
+  std::mutex store_mu_;  // guards replica_, desk_, service_
+  std::unique_ptr<sync::Replica> replica_;
+  std::unique_ptr<MasterData> master_;
+  std::unique_ptr<UserBook> users_;
+  std::unique_ptr<Desk> desk_;
+  std::unique_ptr<sync::SyncService> service_;
+  std::unique_ptr<SyncLoop> sync_loop_;
+  common::VerifyKey hub_key_;
+  std::unique_ptr<httplib::Server> http_;
+};
+
+}  // namespace daiban::node
+
+#endif  // DAIBAN_NODE_NODE_SERVER_H_

@@ -1,0 +1,68 @@
+// Background sync of this node with its parent: right after local work, every
+// sync_interval_s while all is well, and with jittered exponential backoff (up to
+// backoff_max_s) while the parent cannot be reached; then with the fallback
+// (grandparent) if one is configured. One sync at a time.
+#ifndef DAIBAN_NODE_SYNC_LOOP_H_
+#define DAIBAN_NODE_SYNC_LOOP_H_
+
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "common/json.h"
+#include "node/options.h"
+#include "sync/replicator.h"
+
+namespace daiban::node {
+
+class SyncLoop {
+ public:
+  // REQUIRES: replica and store_mu outlive the loop; store_mu guards every use of replica.
+  SyncLoop(const NodeOptions& options, sync::Replica* replica, std::mutex* store_mu);
+  ~SyncLoop();
+
+  // Starts the background thread (no-op without a parent).
+  void Start();
+  void Stop();
+  // Asks for a sync as soon as possible (after local work, "sync now").
+  void Trigger();
+
+  // One sync now, in the caller's thread: the parent, then the fallback if the parent is
+  // unreachable. Returns the report of the sync that worked, or the parent's error.
+  common::Result<sync::SyncReport> SyncOnce();
+
+  // Prints progress (done/total, rate, time left) to stderr during SyncOnce (the CLI).
+  void SetProgressPrinter(bool on) { print_progress_ = on; }
+
+  // {"running","done","total","rate","eta_s","last_report","last_error","next_try_s"}.
+  common::Json StatusJson() const;
+
+ private:
+  void Run();
+  common::Result<sync::SyncReport> SyncWith(const std::string& url, const std::string& id);
+
+  NodeOptions options_;
+  sync::Replica* replica_;
+  std::mutex* store_mu_;
+
+  mutable std::mutex mu_;  // guards the fields below
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool triggered_ = false;
+  bool running_ = false;
+  int64_t done_ = 0, total_ = 0;
+  double started_s_ = 0;
+  double next_try_s_ = 0;
+  std::string last_error_;
+  common::Json last_report_;
+  std::mutex once_mu_;  // one sync at a time
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::thread thread_;
+  bool print_progress_ = false;
+};
+
+}  // namespace daiban::node
+
+#endif  // DAIBAN_NODE_SYNC_LOOP_H_

@@ -1,0 +1,265 @@
+// The field-node scenario against real processes on loopback: a village agent files a case
+// while the township is down, the link comes back, the township asks for a supplement, the
+// village supplies it, the township accepts, decides and completes, and the resident's
+// evaluation is recorded at the village. Also: bad input over HTTP, forged sync requests.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/integration/process_harness.h"
+
+namespace daiban::testing {
+namespace {
+
+using common::Json;
+namespace fs = std::filesystem;
+
+constexpr const char* kPassword = "secret-pass-1";
+
+class CityFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("daiban_it_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    config_ = std::string(DAIBAN_SOURCE_DIR) + "/config";
+    hub_port_ = FreePort();
+    town_port_ = FreePort();
+    village_port_ = FreePort();
+    std::string hub = (dir_ / "hub").string();
+    ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "init", "--data", hub, "--region", "210900000000", "--listen",
+                          Addr(hub_port_), "--config", config_}), 0);
+    std::string town_cred, village_cred;
+    ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", hub, "--region", "210921100000", "--tier", "township"},
+                         &town_cred), 0);
+    ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", hub, "--region", "210921100202", "--tier", "village"},
+                         &village_cred), 0);
+    Trim(&town_cred);
+    Trim(&village_cred);
+    village_cred_ = village_cred;
+    InitNode("town", "210921100000", "township", town_port_, "http://" + Addr(hub_port_), "hub", town_cred, "clerk1",
+             "clerk");
+    InitNode("village", "210921100202", "village", village_port_, "http://" + Addr(town_port_), "t210921100",
+             village_cred, "agent1", "agent");
+    hub_ = Start({DAIBAN_HUB_BIN, "serve", "--data", hub}, "hub", hub_port_);
+  }
+  void TearDown() override {
+    procs_.clear();
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  static std::string Addr(int port) { return "127.0.0.1:" + std::to_string(port); }
+  static void Trim(std::string* s) {
+    while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
+  }
+  void InitNode(const std::string& name, const std::string& region, const std::string& tier, int port,
+                const std::string& parent_url, const std::string& parent_id, const std::string& cred,
+                const std::string& user, const std::string& role) {
+    std::string data = (dir_ / name).string();
+    ASSERT_EQ(RunCommand({DAIBAN_NODE_BIN, "init", "--data", data, "--region", region, "--tier", tier, "--listen",
+                          Addr(port), "--parent-url", parent_url, "--parent-id", parent_id, "--credential", cred,
+                          "--hub-key", (dir_ / "hub" / "hub_key.pub.pem").string(), "--config", config_,
+                          "--sync-interval-s", "1", "--backoff-max-s", "2"}), 0);
+    ASSERT_EQ(RunCommand({DAIBAN_NODE_BIN, "user", "add", "--data", data, "--name", user, "--role", role}, nullptr,
+                         {std::string("DAIBAN_PASSWORD=") + kPassword}), 0);
+  }
+  Process* Start(std::vector<std::string> argv, const std::string& name, int port) {
+    procs_.push_back(std::make_unique<Process>(std::move(argv), (dir_ / (name + ".log")).string()));
+    EXPECT_TRUE(procs_.back()->Start());
+    EXPECT_TRUE(WaitHealthy(port)) << name << " did not start; see " << (dir_ / (name + ".log"));
+    return procs_.back().get();
+  }
+  Process* StartNode(const std::string& name, int port) {
+    return Start({DAIBAN_NODE_BIN, "serve", "--data", (dir_ / name).string()}, name, port);
+  }
+  // Syncs a node now (the "sync now" button, waiting for the result).
+  Json SyncNow(ApiClient& api) {
+    int status = 0;
+    Json r = api.Post("/api/sync?wait=1", Json::object(), &status);
+    EXPECT_EQ(status, 200) << r.dump();
+    return r;
+  }
+  Json Step(ApiClient& api, const std::string& id, Json body) {
+    int status = 0;
+    Json r = api.Post("/api/cases/" + id + "/steps", body, &status);
+    EXPECT_EQ(status, 200) << body.dump() << " -> " << r.dump();
+    return r;
+  }
+
+  fs::path dir_;
+  std::string config_, village_cred_;
+  int hub_port_ = 0, town_port_ = 0, village_port_ = 0;
+  Process* hub_ = nullptr;
+  std::vector<std::unique_ptr<Process>> procs_;
+};
+
+TEST_F(CityFixture, OfflineFilingSupplementAcceptCompleteEvaluate) {
+  // The township is down: the village works alone.
+  StartNode("village", village_port_);
+  ApiClient village(village_port_);
+  ASSERT_TRUE(village.Login("agent1", kPassword));
+  int status = 0;
+  Json filed = village.Post("/api/cases", {{"item", "MZ-003"}, {"applicant_name", "王芳"},
+                                           {"applicant_id", "11010519491231002X"}, {"applicant_phone", "13800138000"},
+                                           {"materials", {"申请书"}}, {"note", "腿脚不便，代办"}}, &status);
+  ASSERT_EQ(status, 201) << filed.dump();
+  std::string id = filed["case"]["id"];
+  EXPECT_EQ(filed["case"]["status"], "submitted");
+  EXPECT_EQ(filed["case"]["sync"], "local");
+  Json failed = village.Post("/api/sync?wait=1", Json::object(), &status);
+  EXPECT_EQ(status, 503) << failed.dump();  // parent unreachable: a plain error, nothing lost
+
+  // The link comes back.
+  StartNode("town", town_port_);
+  SyncNow(village);
+  ApiClient town(town_port_);
+  ASSERT_TRUE(town.Login("clerk1", kPassword));
+  Json inbox = town.Get("/api/cases?view=inbox");
+  ASSERT_EQ(inbox["cases"].size(), 1u) << inbox.dump();
+  EXPECT_EQ(inbox["cases"][0]["id"], id);
+  EXPECT_EQ(inbox["cases"][0]["applicant_id"], "110105********002X");
+
+  // One-time notice of what is missing.
+  Json asked = Step(town, id, {{"action", "request_supplement"}, {"missing", {"居民身份证", "困难情况说明"}},
+                               {"reason", "请补交身份证复印件和困难情况说明"}});
+  EXPECT_EQ(asked["case"]["status"], "supplement_requested");
+  SyncNow(village);
+  Json seen = village.Get("/api/cases/" + id);
+  EXPECT_EQ(seen["case"]["status"], "supplement_requested");
+  EXPECT_EQ(seen["case"]["supplement_missing"], Json({"居民身份证", "困难情况说明"}));
+
+  // The agent collects the materials and supplements.
+  village.Post("/api/cases/" + id + "/materials", {{"add", {"居民身份证", "困难情况说明"}}}, &status);
+  EXPECT_EQ(status, 200);
+  Step(village, id, {{"action", "supplement"}});
+  SyncNow(village);
+
+  Step(town, id, {{"action", "accept"}});
+  Json accepted = town.Get("/api/cases/" + id);
+  EXPECT_FALSE(accepted["case"]["due_date"].get<std::string>().empty());
+  Step(town, id, {{"action", "decide"}, {"approved", true}, {"reason", "符合临时救助条件"}});
+  Step(town, id, {{"action", "complete"}});
+  SyncNow(town);  // up to the hub
+  SyncNow(village);
+  Json done = village.Get("/api/cases/" + id);
+  EXPECT_EQ(done["case"]["status"], "completed");
+  EXPECT_EQ(done["case"]["missing"].size(), 0u);
+  Json evaluated = Step(village, id, {{"action", "evaluate"}, {"evaluation", 5}});
+  EXPECT_EQ(evaluated["case"]["status"], "evaluated");
+  SyncNow(village);
+  SyncNow(town);
+  EXPECT_EQ(town.Get("/api/cases/" + id)["case"]["status"], "evaluated");
+  SyncNow(village);  // learns that the hub holds everything
+  // Every event made at the village reached the city hub.
+  EXPECT_EQ(village.Get("/api/cases/" + id)["case"]["sync"], "hub");
+  Json st = village.Get("/api/status");
+  EXPECT_EQ(st["pending"], 0) << st.dump();
+}
+
+TEST_F(CityFixture, TownshipServesItsVillagesWhileTheHubIsDownAndRelaysLater) {
+  hub_->Stop();
+  StartNode("town", town_port_);
+  StartNode("village", village_port_);
+  ApiClient village(village_port_), town(town_port_);
+  ASSERT_TRUE(village.Login("agent1", kPassword));
+  ASSERT_TRUE(town.Login("clerk1", kPassword));
+  int status = 0;
+  Json filed = village.Post("/api/cases", {{"item", "MZ-001"}, {"applicant_name", "陈红"},
+                                           {"applicant_id", "11010519491231002X"}, {"applicant_phone", "13800138000"}},
+                            &status);
+  ASSERT_EQ(status, 201) << filed.dump();
+  std::string id = filed["case"]["id"];
+  SyncNow(village);  // the township answers though its own parent is down
+  EXPECT_EQ(village.Get("/api/cases/" + id)["case"]["sync"], "parent");
+  Json up = town.Post("/api/sync?wait=1", Json::object(), &status);
+  EXPECT_EQ(status, 503) << up.dump();
+  Json st = town.Get("/api/status");
+  EXPECT_GT(st["pending"].get<int64_t>(), 0);
+  EXPECT_NE(st["sync"]["last_error"].get<std::string>().find("unavailable"), std::string::npos) << st.dump();
+  // The hub comes back: the township relays, and the village learns its case reached the city.
+  hub_ = Start({DAIBAN_HUB_BIN, "serve", "--data", (dir_ / "hub").string()}, "hub2", hub_port_);
+  SyncNow(town);
+  SyncNow(village);
+  EXPECT_EQ(village.Get("/api/cases/" + id)["case"]["sync"], "hub");
+  EXPECT_EQ(town.Get("/api/status")["pending"], 0);
+}
+
+TEST_F(CityFixture, BadInputOverHttpIsAFieldErrorAndChangesNothing) {
+  StartNode("town", town_port_);
+  ApiClient town(town_port_);
+  int status = 0;
+  town.Get("/api/cases", &status);
+  EXPECT_EQ(status, 401);
+  EXPECT_FALSE(town.Login("clerk1", "wrong-password"));
+  ASSERT_TRUE(town.Login("clerk1", kPassword));
+  Json good = {{"item", "MZ-003"}, {"applicant_name", "赵六"}, {"applicant_id", "11010519491231002X"},
+               {"applicant_phone", "13800138000"}};
+  struct Bad {
+    const char* key;
+    Json value;
+    const char* field;
+  } bads[] = {{"applicant_id", "110105194912310021", "applicant_id"},
+              {"applicant_id", "11010519491331002X", "applicant_id"},
+              {"applicant_phone", "12345", "applicant_phone"},
+              {"item", "XX-999", "item"},
+              {"applicant_name", "", "applicant_name"},
+              {"materials", Json::array({"不存在的材料"}), "materials"},
+              {"submit", "yes", "submit"}};
+  for (const auto& b : bads) {
+    Json body = good;
+    body[b.key] = b.value;
+    Json r = town.Post("/api/cases", body, &status);
+    EXPECT_EQ(status, 400) << b.key;
+    EXPECT_EQ(r["error"].value("field", ""), b.field) << r.dump();
+    // Never the whole ID number in an error.
+    EXPECT_EQ(r.dump().find("110105194912310021"), std::string::npos);
+  }
+  auto raw = town.raw().Post("/api/cases", httplib::Headers{{"Cookie", ""}}, "{not json", "application/json");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->status, 401);  // not signed in comes first
+  EXPECT_EQ(town.Get("/api/cases")["cases"].size(), 0u);
+
+  // An invalid transition says what is allowed.
+  Json filed = town.Post("/api/cases", good, &status);
+  ASSERT_EQ(status, 201);
+  std::string id = filed["case"]["id"];
+  Json r = town.Post("/api/cases/" + id + "/steps", {{"action", "complete"}}, &status);
+  EXPECT_EQ(status, 409);
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("allowed from here"), std::string::npos) << r.dump();
+  r = town.Post("/api/cases/" + id + "/steps", {{"action", "reject"}}, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(r["error"]["field"], "reason");
+  EXPECT_EQ(town.Get("/api/cases/" + id)["case"]["status"], "submitted");
+  town.Get("/api/cases/no-such-case", &status);
+  EXPECT_EQ(status, 404);
+}
+
+TEST_F(CityFixture, ForgedOrMissingCredentialsAreRefusedAtSync) {
+  StartNode("town", town_port_);
+  httplib::Client c("127.0.0.1", town_port_);
+  // No credential.
+  auto r = c.Post("/sync", "DBZ1", "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  // A real credential presented under another node's name.
+  r = c.Post("/sync", {{"X-Daiban-Node", "v210921100203"}, {"Authorization", "Bearer " + village_cred_}}, "DBZ1",
+             "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  // A credential with its signature changed.
+  std::string forged = village_cred_;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  r = c.Post("/sync", {{"X-Daiban-Node", "v210921100202"}, {"Authorization", "Bearer " + forged}}, "DBZ1",
+             "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  // The real one with a truncated frame: a protocol error, not an auth error.
+  r = c.Post("/sync", {{"X-Daiban-Node", "v210921100202"}, {"Authorization", "Bearer " + village_cred_}}, "DBZ1",
+             "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+}  // namespace
+}  // namespace daiban::testing
