@@ -35,9 +35,15 @@ Result<bool> Stmt::Step() {
 }
 
 Status Stmt::Run() {
+  // Reset afterwards (bindings kept) so the statement can be bound and run again: binding
+  // a statement that has run to completion without a reset fails silently (SQLITE_MISUSE)
+  // and the next run would repeat the old values.
   for (;;) {
-    DAIBAN_ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return Status::Ok();
+    auto row = Step();
+    if (!row.ok() || !*row) {
+      sqlite3_reset(stmt_);
+      return row.ok() ? Status::Ok() : row.status();
+    }
   }
 }
 

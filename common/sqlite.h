@@ -39,7 +39,8 @@ class Stmt {
 
   // Runs one step. true: a row is ready; false: done. Error on failure.
   Result<bool> Step();
-  // Runs to completion, ignoring rows.
+  // Runs to completion, ignoring rows, then resets (bindings kept): the same statement may
+  // be bound and run again at once.
   Status Run();
 
   int64_t ColumnInt(int col) const;

@@ -137,7 +137,11 @@ Result<Json> Desk::FileCase(const User& user, const Json& input) {
   DAIBAN_ASSIGN_OR_RETURN(std::string id_number, TextField(input, "applicant_id", 40, true));
   for (char& c : id_number)
     if (c == 'x') c = 'X';
-  DAIBAN_RETURN_IF_ERROR(common::ValidateIdNumber(id_number, "applicant_id"));
+  {
+    common::Date today = replica_->Today();
+    int yyyymmdd = std::stoi(today.ToString().substr(0, 4) + today.ToString().substr(5, 2) + today.ToString().substr(8, 2));
+    DAIBAN_RETURN_IF_ERROR(common::ValidateIdNumber(id_number, "applicant_id", yyyymmdd));  // no birth in the future
+  }
   DAIBAN_ASSIGN_OR_RETURN(std::string phone, TextField(input, "applicant_phone", 40, true));
   DAIBAN_RETURN_IF_ERROR(common::ValidatePhone(phone, "applicant_phone"));
   DAIBAN_ASSIGN_OR_RETURN(auto materials, MaterialList(input, "materials", it.materials, false));

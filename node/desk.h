@@ -15,10 +15,13 @@
 #include "common/json.h"
 #include "common/region.h"
 #include "common/status.h"
-#include "node/users.h"
+#include "common/users.h"
 #include "sync/replica.h"
 
 namespace daiban::node {
+
+using common::User;
+using common::UserBook;
 
 // Which cases a list shows.
 enum class CaseView {

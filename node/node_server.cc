@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "common/api.h"
 #include "node/files.h"
 #include "node/http_transport.h"
 #include "node/web_assets.h"
@@ -19,36 +20,12 @@ namespace {
 
 constexpr size_t kMaxApiBody = 1 << 20;  // 1 MiB: a case is a few KB
 
-int HttpStatusFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kFailedPrecondition: return 409;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kAborted: return 409;
-    case StatusCode::kResourceExhausted: return 413;
-    case StatusCode::kDataLoss: return 500;
-    case StatusCode::kUnimplemented: return 501;
-    case StatusCode::kInternal: return 500;
-  }
-  return 500;
-}
+using common::HttpStatusFor;
 
-// {"error": {"code", "field", "message"}}; field from a "<field>: ..." message.
+// {"error": {"code", "field", "message"}}.
 void SendError(httplib::Response& res, const Status& s, int http_status = 0) {
-  Json err = {{"code", std::string(common::StatusCodeName(s.code()))}, {"message", s.message()}};
-  const std::string& m = s.message();
-  size_t colon = m.find(": ");
-  if (colon != std::string::npos && colon > 0 && colon <= 40) {
-    bool ident = true;
-    for (size_t i = 0; i < colon; ++i) ident = ident && (std::islower(static_cast<unsigned char>(m[i])) || m[i] == '_');
-    if (ident) err["field"] = m.substr(0, colon);
-  }
   res.status = http_status ? http_status : HttpStatusFor(s.code());
-  res.set_content(Json{{"error", err}}.dump(), "application/json; charset=utf-8");
+  res.set_content(common::ErrorJson(s).dump(), "application/json; charset=utf-8");
 }
 
 void SendJson(httplib::Response& res, const Json& j, int status = 200) {
@@ -57,14 +34,7 @@ void SendJson(httplib::Response& res, const Json& j, int status = 200) {
 }
 
 std::string SessionToken(const httplib::Request& req) {
-  std::string auth = req.get_header_value("Authorization");
-  if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
-  std::string cookies = req.get_header_value("Cookie");
-  const std::string key = "daiban_session=";
-  size_t p = cookies.find(key);
-  if (p == std::string::npos) return "";
-  size_t e = cookies.find(';', p);
-  return cookies.substr(p + key.size(), e == std::string::npos ? std::string::npos : e - p - key.size());
+  return common::SessionTokenFrom(req.get_header_value("Authorization"), req.get_header_value("Cookie"));
 }
 
 common::Result<Json> ParseBody(const httplib::Request& req) {
@@ -117,7 +87,28 @@ common::Result<std::unique_ptr<NodeServer>> NodeServer::Open(const NodeOptions& 
   if (auto pem = ReadFile(options.data_dir + "/hub_key.pem"); pem.ok()) {
     DAIBAN_ASSIGN_OR_RETURN(n->hub_key_, common::VerifyKey::FromPublicPem(*pem));
   }
+  DAIBAN_RETURN_IF_ERROR(n->ApplyPublishedMaster());
+  NodeServer* raw = n.get();
+  n->sync_loop_->set_after_sync([raw] { (void)raw->ApplyPublishedMaster(); });
+  sync::SyncService* service = n->service_.get();
+  n->sync_loop_->set_seen([service] { return service->SeenJson(); });
   return n;
+}
+
+common::Status NodeServer::ApplyPublishedMaster() {
+  std::lock_guard<std::mutex> lock(store_mu_);
+  DAIBAN_ASSIGN_OR_RETURN(Json cat, replica_->LatestMaster(sync::kKindMasterCatalog));
+  if (cat.is_object() && cat.value("version", int64_t{0}) > catalog_version_) {
+    DAIBAN_ASSIGN_OR_RETURN(master_->catalog, common::Catalog::FromCsvText(cat.value("text", ""), "published catalog"));
+    catalog_version_ = cat.value("version", int64_t{0});
+  }
+  DAIBAN_ASSIGN_OR_RETURN(Json cal, replica_->LatestMaster(sync::kKindMasterCalendar));
+  if (cal.is_object() && cal.value("version", int64_t{0}) > calendar_version_) {
+    DAIBAN_ASSIGN_OR_RETURN(master_->calendar,
+                            common::WorkCalendar::FromCsvText(cal.value("text", ""), "published calendar"));
+    calendar_version_ = cal.value("version", int64_t{0});
+  }
+  return Status::Ok();
 }
 
 NodeServer::~NodeServer() {
@@ -158,6 +149,8 @@ common::Result<Json> NodeServer::StatusJson() {
               {"events", events},
               {"pending", pending},
               {"quarantined", quarantine.size()},
+              {"catalog_version", catalog_version_},
+              {"calendar_version", calendar_version_},
               {"links", links},
               {"sync", sync_loop_->StatusJson()}};
 }

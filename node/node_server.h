@@ -15,7 +15,7 @@
 #include "node/desk.h"
 #include "node/options.h"
 #include "node/sync_loop.h"
-#include "node/users.h"
+#include "common/users.h"
 #include "sync/replica.h"
 #include "sync/sync_service.h"
 
@@ -51,6 +51,10 @@ class NodeServer {
   UserBook* users() { return users_.get(); }
   SyncLoop* sync_loop() { return sync_loop_.get(); }
   std::mutex* store_mutex() { return &store_mu_; }
+  // Uses the latest catalog and calendar the hub published (master.* events), if newer
+  // than what the node has. Takes the store lock. Called at start and after each sync.
+  common::Status ApplyPublishedMaster();
+
   // The node's status as GET /api/status returns it. Takes the store lock.
   common::Result<common::Json> StatusJson();
 
@@ -68,6 +72,7 @@ class NodeServer {
   std::unique_ptr<sync::SyncService> service_;
   std::unique_ptr<SyncLoop> sync_loop_;
   common::VerifyKey hub_key_;
+  int64_t catalog_version_ = 0, calendar_version_ = 0;  // published versions in use (0: shipped files)
   std::unique_ptr<httplib::Server> http_;
 };
 

@@ -45,6 +45,7 @@ common::Result<sync::SyncReport> SyncLoop::SyncWith(const std::string& url, cons
   std::unique_lock<std::mutex> store_lock(*store_mu_);
   HttpTransport transport(url, replica_->node_id(), options_.credential, &store_lock);
   sync::Replicator replicator(replica_);
+  if (seen_) replicator.set_seen(seen_);
   replicator.set_progress([this](const sync::SyncProgress& p) {
     std::lock_guard<std::mutex> lock(mu_);
     done_ = p.done;
@@ -74,6 +75,7 @@ common::Result<sync::SyncReport> SyncLoop::SyncOnce() {
     auto f = SyncWith(options_.fallback_url, options_.fallback_id);
     if (f.ok()) r = f;
   }
+  if (r.ok() && after_sync_) after_sync_();
   std::lock_guard<std::mutex> lock(mu_);
   running_ = false;
   if (r.ok()) {

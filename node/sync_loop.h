@@ -6,6 +6,7 @@
 #define DAIBAN_NODE_SYNC_LOOP_H_
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
@@ -32,6 +33,14 @@ class SyncLoop {
   // One sync now, in the caller's thread: the parent, then the fallback if the parent is
   // unreachable. Returns the report of the sync that worked, or the parent's error.
   common::Result<sync::SyncReport> SyncOnce();
+
+  // Called after every successful sync, outside the store lock (the node applies newly
+  // published master data).
+  void set_after_sync(std::function<void()> fn) { after_sync_ = std::move(fn); }
+
+  // What this node heard from its children, added to each request (Replicator::set_seen).
+  // Called with the store lock held.
+  void set_seen(std::function<common::Json()> fn) { seen_ = std::move(fn); }
 
   // Prints progress (done/total, rate, time left) to stderr during SyncOnce (the CLI).
   void SetProgressPrinter(bool on) { print_progress_ = on; }
@@ -61,6 +70,8 @@ class SyncLoop {
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread thread_;
   bool print_progress_ = false;
+  std::function<void()> after_sync_;
+  std::function<common::Json()> seen_;
 };
 
 }  // namespace daiban::node

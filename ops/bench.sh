@@ -5,6 +5,7 @@
 #   ./ops/bench.sh                 everything (default sizes)
 #   ./ops/bench.sh sync            only the sync layer in one process
 #   ./ops/bench.sh node            only a real daiban-node process (filing latency, memory)
+#   ./ops/bench.sh hub             only the hub's ingest with statistics and its queries
 #   CASES=2000 REPS=3 NOOP_BIG=20000 ./ops/bench.sh sync     smaller, for a quick look
 #
 # Speed goals are checked here, never by timed assertions in the tests. Run on an idle
@@ -17,7 +18,7 @@ what="${1:-all}"
 daiban_install_deps
 daiban_log "building (Release) in build-release/"
 daiban_build build-release -DCMAKE_BUILD_TYPE=Release -DDAIBAN_TESTS=ON
-cmake --build build-release --target sync_bench node_bench >/dev/null
+cmake --build build-release --target sync_bench node_bench hub_bench >/dev/null
 
 machine() {
   local cpu
@@ -41,33 +42,30 @@ open(doc, "w").write(head + begin + "\n" + body.rstrip() + "\n" + end + tail)
 PY
 }
 
-if [ "$what" = all ] || [ "$what" = sync ]; then
-  cases="${CASES:-10000}" reps="${REPS:-5}" big="${NOOP_BIG:-1000000}"
+# run_section NAME CMD...: runs a benchmark and writes its table into the NAME section.
+run_section() {
+  local name="$1"; shift
+  local out
   out=$(mktemp)
-  cmd="./build-release/tests/sync_bench --cases $cases --reps $reps --noop-big $big"
-  daiban_log "sync layer: $cmd"
+  daiban_log "$name: $*"
   {
-    echo "Measured $(machine) with \`$cmd\` (from \`./ops/bench.sh sync\`):"
+    echo "Measured $(machine) with \`$*\` (from \`./ops/bench.sh $name\`):"
     echo
-    $cmd
+    "$@"
   } >"$out"
   cat "$out"
-  replace_section sync "$out"
+  replace_section "$name" "$out"
   rm -f "$out"
-  daiban_log "wrote the sync section of docs/BENCHMARKS.md"
-fi
+  daiban_log "wrote the $name section of docs/BENCHMARKS.md"
+}
 
+if [ "$what" = all ] || [ "$what" = sync ]; then
+  run_section sync ./build-release/tests/sync_bench --cases "${CASES:-10000}" --reps "${REPS:-5}" \
+    --noop-big "${NOOP_BIG:-1000000}"
+fi
 if [ "$what" = all ] || [ "$what" = node ]; then
-  out=$(mktemp)
-  cmd="./build-release/tests/node_bench --node build-release/node/daiban-node --cases ${NODE_CASES:-2000}"
-  daiban_log "field node: $cmd"
-  {
-    echo "Measured $(machine) with \`$cmd\` (from \`./ops/bench.sh node\`):"
-    echo
-    $cmd
-  } >"$out"
-  cat "$out"
-  replace_section node "$out"
-  rm -f "$out"
-  daiban_log "wrote the node section of docs/BENCHMARKS.md"
+  run_section node ./build-release/tests/node_bench --node build-release/node/daiban-node --cases "${NODE_CASES:-2000}"
+fi
+if [ "$what" = all ] || [ "$what" = hub ]; then
+  run_section hub ./build-release/tests/hub_bench --cases "${HUB_CASES:-20000}"
 fi

@@ -1,5 +1,6 @@
 #include "server/hub_app.h"
 
+#include <httplib.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -36,7 +37,15 @@ Commands:
                      register a node and print its credential (give it to
                      daiban-node init --credential); enrolling again replaces it
   serve --data DIR [--listen HOST:PORT]
-                     answer the nodes' /sync requests
+                     answer the nodes' /sync requests; the dashboard and statistics API
+  user add --data DIR --name N --role supervisor|admin | user list --data DIR
+                     people who sign in at the hub (password from DAIBAN_PASSWORD)
+  stats rebuild --data DIR
+                     recompute every statistic from the event log (hub stopped)
+  retire --data DIR --node-id ID
+                     refuse a node's credential from now on
+  master publish --data DIR (--catalog FILE | --calendar FILE)
+                     publish a new catalog or holiday calendar to every node
   version            print the software version
   help, --help       this text
 
@@ -140,15 +149,20 @@ int Init(const common::Flags& flags) {
   if (auto s = WritePrivate(o.data_dir + "/hub_key.pem", *priv, 0600); !s.ok()) return Fail(s);
   if (auto s = WritePrivate(o.data_dir + "/hub_key.pub.pem", *pub, 0644); !s.ok()) return Fail(s);
   if (auto s = WritePrivate(o.data_dir + "/hub.conf", HubOptionsToConf(o), 0644); !s.ok()) return Fail(s);
-  // The hub keeps its own copy of the region tree: enrolment checks codes against it.
-  fs::create_directories(o.data_dir + "/master/regions", ec);
-  for (const auto& e : fs::directory_iterator(flags.Get("config", "config") + "/regions", ec)) {
-    if (e.path().extension() == ".csv") {
-      fs::copy_file(e.path(), o.data_dir + "/master/regions/" + e.path().filename().string(),
-                    fs::copy_options::overwrite_existing, ec);
+  // The hub keeps its own copy of the master data: enrolment checks codes against the
+  // region tree, statistics use the catalog and the calendar.
+  auto catalog = common::Catalog::LoadCsv(flags.Get("config", "config") + "/catalog/items.csv");
+  if (!catalog.ok()) return Fail(catalog.status());
+  for (const char* sub : {"regions", "catalog", "calendar"}) {
+    fs::create_directories(o.data_dir + "/master/" + sub, ec);
+    for (const auto& e : fs::directory_iterator(flags.Get("config", "config") + "/" + sub, ec)) {
+      if (e.path().extension() == ".csv") {
+        fs::copy_file(e.path(), o.data_dir + "/master/" + sub + "/" + e.path().filename().string(),
+                      fs::copy_options::overwrite_existing, ec);
+      }
     }
+    if (ec) return Fail(common::Unavailable(std::string("cannot copy the master data (") + sub + "): " + ec.message()));
   }
-  if (ec) return Fail(common::Unavailable("cannot copy the region tree: " + ec.message()));
   auto hub = HubServer::Open(o);
   if (!hub.ok()) return Fail(hub.status());
   std::cout << "hub for " << o.region << " set up in " << o.data_dir << "\nnodes need " << o.data_dir
@@ -197,6 +211,113 @@ int Enrol(const common::Flags& flags) {
   return 0;
 }
 
+int UserCmd(const common::Flags& flags) {
+  const auto& pos = flags.positional();
+  if (flags.Has("help") || pos.empty()) {
+    std::cout << "Usage: daiban-hub user add --data DIR --name NAME --role supervisor|admin [--replace]\n"
+                 "       daiban-hub user list --data DIR\n"
+                 "The password comes from DAIBAN_PASSWORD or is read from the terminal (at least 8 characters).\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  auto o = LoadHub(flags);
+  if (!o.ok()) return Fail(o.status());
+  auto book = common::UserBook::Open(o->data_dir + "/users.db", common::SystemClock::Get(), 12);
+  if (!book.ok()) return Fail(book.status());
+  if (pos[0] == "list") {
+    auto users = (*book)->List();
+    if (!users.ok()) return Fail(users.status());
+    for (const auto& u : *users) std::cout << u.name << "\t" << common::RoleName(u.role) << "\n";
+    return 0;
+  }
+  if (pos[0] != "add") return Fail(common::InvalidArgument("user: expected add or list"));
+  auto role = common::ParseRole(flags.Get("role"));
+  if (!role.ok()) return Fail(role.status().WithContext("--role"));
+  if (*role != common::Role::kSupervisor && *role != common::Role::kAdmin) {
+    return Fail(common::InvalidArgument("--role: people at the hub are supervisors or admins"));
+  }
+  std::string password;
+  if (const char* p = std::getenv("DAIBAN_PASSWORD")) {
+    password = p;
+  } else {
+    std::cerr << "password: ";
+    std::getline(std::cin, password);
+  }
+  auto st = (*book)->Add(flags.Get("name"), *role, password, flags.Has("replace"));
+  if (!st.ok()) return Fail(st);
+  std::cout << "user " << flags.Get("name") << " (" << common::RoleName(*role) << ") can sign in at http://"
+            << o->listen << "/\n";
+  return 0;
+}
+
+int StatsCmd(const common::Flags& flags) {
+  const auto& pos = flags.positional();
+  if (flags.Has("help") || pos.empty() || pos[0] != "rebuild") {
+    std::cout << "Usage: daiban-hub stats rebuild --data DIR\n"
+                 "Recomputes every statistic from the event log. Stop the hub first.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  auto o = LoadHub(flags);
+  if (!o.ok()) return Fail(o.status());
+  auto hub = HubServer::Open(*o);
+  if (!hub.ok()) return Fail(hub.status());
+  if (auto st = (*hub)->RebuildStats(); !st.ok()) return Fail(st);
+  std::cout << "statistics rebuilt from the event log\n";
+  return 0;
+}
+
+int Retire(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("node-id")) {
+    std::cout << "Usage: daiban-hub retire --data DIR --node-id ID\n"
+                 "The node's credential is refused at the hub from now on (enrol it again to bring it back).\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  auto o = LoadHub(flags);
+  if (!o.ok()) return Fail(o.status());
+  auto registry = Registry::Open(o->data_dir + "/registry.db");
+  if (!registry.ok()) return Fail(registry.status());
+  if (auto st = (*registry)->Retire(flags.Get("node-id")); !st.ok()) return Fail(st);
+  std::cout << "node " << flags.Get("node-id") << " retired\n";
+  return 0;
+}
+
+int MasterCmd(const common::Flags& flags) {
+  const auto& pos = flags.positional();
+  if (flags.Has("help") || pos.empty() || pos[0] != "publish" || (flags.Has("catalog") == flags.Has("calendar"))) {
+    std::cout << "Usage: daiban-hub master publish --data DIR (--catalog items.csv | --calendar calendar.csv)\n"
+                 "Checks the file whole (errors name the line), then publishes it as the next version to\n"
+                 "every node; nodes use it after their next sync, without a restart. Cases already\n"
+                 "accepted keep the due date they were given.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  auto o = LoadHub(flags);
+  if (!o.ok()) return Fail(o.status());
+  std::string kind = flags.Has("catalog") ? "catalog" : "calendar";
+  auto text = Slurp(flags.Get(kind));
+  if (!text.ok()) return Fail(text.status());
+  // Through the running hub if it is serving (its token is DATA/cli.token), else directly.
+  if (auto token = Slurp(o->data_dir + "/cli.token"); token.ok()) {
+    httplib::Client c("http://" + o->listen);
+    c.set_connection_timeout(2, 0);
+    auto r = c.Post("/api/master/" + kind, {{"Authorization", "Bearer " + *token}}, *text, "text/csv");
+    if (r) {
+      auto j = common::ParseJson(r->body);
+      if (r->status != 200) {
+        std::cerr << "error: " << (j.ok() && j->contains("error") ? (*j)["error"].value("message", r->body) : r->body)
+                  << "\n";
+        return r->status == 400 ? 2 : 1;
+      }
+      std::cout << "published " << kind << " version " << (j.ok() ? j->value("version", int64_t{0}) : 0) << "\n";
+      return 0;
+    }
+  }
+  auto hub = HubServer::Open(*o);
+  if (!hub.ok()) return Fail(hub.status());
+  auto r = (*hub)->PublishMaster(kind, *text, "cli");
+  if (!r.ok()) return Fail(r.status());
+  std::cout << "published " << kind << " version " << (*r)["version"] << "\n";
+  return 0;
+}
+
 int Serve(const common::Flags& flags) {
   if (flags.Has("help")) {
     std::cout << "Usage: daiban-hub serve --data DIR [--listen HOST:PORT]\n";
@@ -211,6 +332,10 @@ int Serve(const common::Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto hub = HubServer::Open(*o);
   if (!hub.ok()) return Fail(hub.status());
+  auto token = common::RandomHex(32);
+  if (!token.ok()) return Fail(token.status());
+  (*hub)->users()->AddLocalToken(*token);
+  if (auto st = WritePrivate(o->data_dir + "/cli.token", *token, 0600); !st.ok()) return Fail(st);
   HubServer* raw = hub->get();
   std::thread([raw, set] {
     int sig = 0;
@@ -219,6 +344,8 @@ int Serve(const common::Flags& flags) {
   }).detach();
   std::cout << "daiban-hub serving on http://" << o->listen << "/" << std::endl;
   auto s = (*hub)->Serve();
+  std::error_code ec;
+  fs::remove(o->data_dir + "/cli.token", ec);
   if (!s.ok()) return Fail(s);
   std::cout << "stopped\n";
   return 0;
@@ -241,6 +368,10 @@ int HubApp::Run(int argc, char** argv) {
   if (cmd == "init") return Init(flags);
   if (cmd == "enrol") return Enrol(flags);
   if (cmd == "serve") return Serve(flags);
+  if (cmd == "user") return UserCmd(flags);
+  if (cmd == "stats") return StatsCmd(flags);
+  if (cmd == "master") return MasterCmd(flags);
+  if (cmd == "retire") return Retire(flags);
   std::cerr << "unknown command '" << cmd << "'\n\n" << kUsage;
   return 2;
 }

@@ -2,10 +2,13 @@
 
 #include <httplib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/api.h"
 #include "common/region.h"
+#include "server/web_assets.h"
 #include "sync/protocol.h"
 
 namespace daiban::server {
@@ -18,19 +21,6 @@ std::string Trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r");
   size_t e = s.find_last_not_of(" \t\r");
   return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
-}
-
-int HttpStatusFor(common::StatusCode code) {
-  switch (code) {
-    case common::StatusCode::kOk: return 200;
-    case common::StatusCode::kInvalidArgument: return 400;
-    case common::StatusCode::kPermissionDenied: return 403;
-    case common::StatusCode::kResourceExhausted: return 413;
-    case common::StatusCode::kUnavailable: return 503;
-    case common::StatusCode::kUnimplemented: return 501;
-    case common::StatusCode::kFailedPrecondition: return 409;
-    default: return 500;
-  }
 }
 
 }  // namespace
@@ -100,6 +90,28 @@ Status Registry::Check(const common::NodeCredential& cred) {
   return Status::Ok();
 }
 
+Status Registry::Retire(const std::string& node_id) {
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("UPDATE nodes SET retired = 1 WHERE node_id = ?"));
+  q->Bind(1, node_id);
+  DAIBAN_RETURN_IF_ERROR(q->Run());
+  if (db_->Changes() == 0) return common::NotFound("--node-id: " + node_id + " was never enrolled at this hub");
+  return Status::Ok();
+}
+
+common::Result<common::Json> Registry::List() {
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT node_id, region, tier, serial, issued_ms, retired "
+                                                         "FROM nodes ORDER BY region, node_id"));
+  common::Json out = common::Json::array();
+  while (true) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back({{"node_id", q->ColumnText(0)}, {"region", q->ColumnText(1)}, {"tier", q->ColumnText(2)},
+                   {"serial", q->ColumnInt(3)}, {"enrolled", q->ColumnInt(4)}, {"retired", q->ColumnInt(5) != 0}});
+  }
+  q->Reset();
+  return out;
+}
+
 common::Result<std::unique_ptr<HubServer>> HubServer::Open(const HubOptions& options) {
   std::unique_ptr<HubServer> h(new HubServer());
   h->options_ = options;
@@ -107,20 +119,81 @@ common::Result<std::unique_ptr<HubServer>> HubServer::Open(const HubOptions& opt
   if (code.level() != common::RegionLevel::kCity) {
     return common::InvalidArgument("region: the hub needs a city code such as 210900000000");
   }
+  // Master data, copied into DATA/master by init.
+  std::string master = options.data_dir + "/master";
+  DAIBAN_ASSIGN_OR_RETURN(h->catalog_, common::Catalog::LoadCsv(master + "/catalog/items.csv"));
+  std::string calendar;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(master + "/calendar", ec)) {
+    if (e.path().extension() == ".csv" && (calendar.empty() || e.path().string() < calendar)) calendar = e.path().string();
+  }
+  if (calendar.empty()) return common::NotFound("no holiday calendar (*.csv) in " + master + "/calendar");
+  DAIBAN_ASSIGN_OR_RETURN(h->calendar_, common::WorkCalendar::LoadCsv(calendar));
+  DAIBAN_ASSIGN_OR_RETURN(h->regions_, common::RegionTree::LoadDir(master + "/regions", options.region.substr(0, 4)));
   sync::StoreOptions so;
   so.path = options.data_dir + "/hub.db";
   so.node_id = options.node_id;
   so.region = options.region;
   so.tier = common::Tier::kCity;
   DAIBAN_ASSIGN_OR_RETURN(auto store, sync::EventStore::Open(so));
+  h->stats_ = std::make_unique<Stats>(store->db(), &h->catalog_, &h->calendar_, &h->regions_);
+  DAIBAN_RETURN_IF_ERROR(h->stats_->Init());
+  Stats* stats = h->stats_.get();
+  store->set_fold_listener([stats](const std::string& id, const common::Json& state) {
+    return stats->OnCaseFolded(id, state);
+  });
   h->replica_ = std::make_unique<sync::Replica>(std::move(store), common::SystemClock::Get());
+  DAIBAN_RETURN_IF_ERROR(h->ApplyPublishedMaster());
   h->service_ = std::make_unique<sync::SyncService>(h->replica_.get());
   DAIBAN_ASSIGN_OR_RETURN(h->registry_, Registry::Open(options.data_dir + "/registry.db"));
+  DAIBAN_ASSIGN_OR_RETURN(h->users_, common::UserBook::Open(options.data_dir + "/users.db", common::SystemClock::Get(), 12));
   std::ifstream in(options.data_dir + "/hub_key.pub.pem");
   std::stringstream pem;
   pem << in.rdbuf();
   DAIBAN_ASSIGN_OR_RETURN(h->key_, common::VerifyKey::FromPublicPem(pem.str()));
   return h;
+}
+
+common::Status HubServer::ApplyPublishedMaster() {
+  DAIBAN_ASSIGN_OR_RETURN(common::Json cat, replica_->LatestMaster(sync::kKindMasterCatalog));
+  if (cat.is_object()) {
+    DAIBAN_ASSIGN_OR_RETURN(catalog_, common::Catalog::FromCsvText(cat.value("text", ""), "published catalog"));
+  }
+  DAIBAN_ASSIGN_OR_RETURN(common::Json cal, replica_->LatestMaster(sync::kKindMasterCalendar));
+  if (cal.is_object()) {
+    DAIBAN_ASSIGN_OR_RETURN(calendar_, common::WorkCalendar::FromCsvText(cal.value("text", ""), "published calendar"));
+  }
+  return Status::Ok();
+}
+
+common::Result<common::Json> HubServer::PublishMaster(const std::string& kind, const std::string& text,
+                                                      const std::string& user) {
+  if (text.size() > sync::kMaxMasterTextBytes) {
+    return common::ResourceExhausted("file: " + std::to_string(text.size()) + " bytes is over the " +
+                                     std::to_string(sync::kMaxMasterTextBytes) + "-byte limit of one publication");
+  }
+  std::string event_kind;
+  if (kind == "catalog") {
+    DAIBAN_RETURN_IF_ERROR(common::Catalog::FromCsvText(text, "items.csv").status());
+    event_kind = sync::kKindMasterCatalog;
+  } else if (kind == "calendar") {
+    DAIBAN_RETURN_IF_ERROR(common::WorkCalendar::FromCsvText(text, "calendar").status());
+    event_kind = sync::kKindMasterCalendar;
+  } else {
+    return common::InvalidArgument("kind: '" + kind.substr(0, 40) + "' is not catalog or calendar");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  DAIBAN_ASSIGN_OR_RETURN(common::Json last, replica_->LatestMaster(event_kind));
+  int64_t version = last.is_object() ? last.value("version", int64_t{0}) + 1 : 1;
+  DAIBAN_RETURN_IF_ERROR(replica_->Append("", "", event_kind, {{"version", version}, {"text", text}, {"by", user}}, user,
+                                          common::Role::kAdmin).status());
+  DAIBAN_RETURN_IF_ERROR(ApplyPublishedMaster());
+  return common::Json{{"kind", kind}, {"version", version}};
+}
+
+common::Status HubServer::RebuildStats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_->Rebuild();
 }
 
 HubServer::~HubServer() { Stop(); }
@@ -129,16 +202,163 @@ void HubServer::Stop() {
   if (http_) http_->stop();
 }
 
-Status HubServer::Serve() {
-  http_ = std::make_unique<httplib::Server>();
-  http_->set_payload_max_length(sync::kMaxFrameBytes + 1024);
-  http_->Get("/api/health", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"node_id\":\"" + options_.node_id + "\",\"ok\":true}", "application/json");
+common::Result<common::Json> HubServer::NodesJson() {
+  DAIBAN_ASSIGN_OR_RETURN(common::Json nodes, registry_->List());
+  int64_t now = common::SystemClock::Get()->NowMillis();
+  DAIBAN_ASSIGN_OR_RETURN(auto peers, replica_->store()->Peers());
+  std::map<std::string, int64_t> seen;
+  for (const auto& p : peers) seen[p.peer] = p.last_seen_ms;
+  for (auto& n : nodes) {
+    std::string id = n["node_id"];
+    int64_t last = std::max(seen[id], service_->LastSeen(id));
+    n["last_seen"] = last;
+    n["pending"] = service_->ReportedPending(id) >= 0 ? common::Json(service_->ReportedPending(id)) : common::Json(nullptr);
+    int64_t age = last ? now - last : INT64_MAX;
+    n["freshness"] = age <= 3600 * 1000 ? "green" : age <= 86400 * 1000 ? "yellow" : "red";
+    auto code = common::RegionCode::Parse(n["region"].get<std::string>());
+    n["region_name"] = code.ok() ? regions_.PathName(*code) : "";
+  }
+  return common::Json{{"nodes", nodes}};
+}
+
+void HubServer::InstallRoutes() {
+  httplib::Server& s = *http_;
+  s.set_payload_max_length(sync::kMaxFrameBytes + 1024);
+  auto send_error = [](httplib::Response& res, const Status& st, int http = 0) {
+    res.status = http ? http : common::HttpStatusFor(st.code());
+    res.set_content(common::ErrorJson(st).dump(), "application/json; charset=utf-8");
+  };
+  // A supervisor's read: the session, then fn under the lock; JSON, or CSV of `table`
+  // (the key holding the rows) with `columns` when format=csv.
+  using Fn = std::function<common::Result<common::Json>(const httplib::Request&)>;
+  auto read = [this, send_error](Fn fn, std::string table, std::vector<std::string> columns) {
+    return [this, send_error, fn, table, columns](const httplib::Request& req, httplib::Response& res) {
+      auto user = users_->Session(
+          common::SessionTokenFrom(req.get_header_value("Authorization"), req.get_header_value("Cookie")));
+      if (!user.ok()) return send_error(res, user.status(), 401);
+      if (user->role != common::Role::kSupervisor && user->role != common::Role::kAdmin) {
+        return send_error(res, common::PermissionDenied("only supervisors and admins read the city's figures"));
+      }
+      common::Result<common::Json> out = common::Internal("unset");
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        out = fn(req);
+      }
+      if (!out.ok()) return send_error(res, out.status());
+      if (req.get_param_value("format") == "csv") {
+        const common::Json& rows = table.empty() ? common::Json::array({*out}) : (*out)[table];
+        std::string name = req.path.substr(5);  // "/api/stats/children" -> "stats-children"
+        for (char& c : name)
+          if (c == '/') c = '-';
+        res.set_header("Content-Disposition", "attachment; filename=\"daiban-" + name + ".csv\"");
+        return res.set_content(common::ToCsv(rows, columns), "text/csv; charset=utf-8");
+      }
+      res.set_content(out->dump(), "application/json; charset=utf-8");
+    };
+  };
+  auto today = [] { return common::DateFromUnixMillisCst(common::SystemClock::Get()->NowMillis()); };
+  auto query_of = [this, today](const httplib::Request& req) {
+    StatsQuery q;
+    q.region = req.has_param("region") ? req.get_param_value("region") : options_.region;
+    q.item = req.get_param_value("item");
+    q.department = req.get_param_value("department");
+    q.agent = req.get_param_value("agent");
+    std::string t = today().ToString();
+    q.from = req.has_param("from") ? req.get_param_value("from") : t.substr(0, 4) + "-01-01";
+    q.to = req.has_param("to") ? req.get_param_value("to") : t;
+    return q;
+  };
+  std::vector<std::string> stat_columns = {"region", "name", "level", "from", "to"};
+  for (const auto& m : StatMetrics()) stat_columns.push_back(m);
+  for (const char* m : {"overdue_now", "on_time_rate", "on_the_spot_share", "avg_days_to_complete", "satisfaction_rate"})
+    stat_columns.push_back(m);
+
+  s.Get("/api/health", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(common::Json{{"ok", true}, {"node_id", options_.node_id}}.dump(), "application/json");
   });
-  http_->Post("/sync", [this](const httplib::Request& req, httplib::Response& res) {
-    auto refuse = [&](const Status& s) {
-      res.status = HttpStatusFor(s.code());
-      res.set_content(sync::ErrorFrame(s), "application/octet-stream");
+  s.Post("/api/login", [this, send_error](const httplib::Request& req, httplib::Response& res) {
+    auto body = common::ParseJson(req.body.size() > 65536 ? std::string() : req.body);
+    if (!body.ok() || !body->is_object()) return send_error(res, common::InvalidArgument("the request must be a JSON object"));
+    auto token = users_->Login(body->value("user", ""), body->value("password", ""));
+    if (!token.ok()) return send_error(res, token.status(), 401);
+    auto user = users_->Session(*token);
+    res.set_header("Set-Cookie", "daiban_session=" + *token + "; Path=/; HttpOnly; SameSite=Strict");
+    res.set_content(common::Json{{"token", *token}, {"user", user->name}, {"role", common::RoleName(user->role)},
+                                 {"tier", "city"}}.dump(),
+                    "application/json; charset=utf-8");
+  });
+  s.Post("/api/logout", [this](const httplib::Request& req, httplib::Response& res) {
+    users_->Logout(common::SessionTokenFrom(req.get_header_value("Authorization"), req.get_header_value("Cookie")));
+    res.set_header("Set-Cookie", "daiban_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    res.set_content("{\"ok\":true}", "application/json");
+  });
+  s.Get("/api/me", [this, send_error](const httplib::Request& req, httplib::Response& res) {
+    auto user = users_->Session(
+        common::SessionTokenFrom(req.get_header_value("Authorization"), req.get_header_value("Cookie")));
+    if (!user.ok()) return send_error(res, user.status(), 401);
+    auto code = common::RegionCode::Parse(options_.region);
+    res.set_content(common::Json{{"user", user->name}, {"role", common::RoleName(user->role)},
+                                 {"node_id", options_.node_id}, {"tier", "city"}, {"region", options_.region},
+                                 {"region_name", code.ok() ? regions_.PathName(*code) : ""}}.dump(),
+                    "application/json; charset=utf-8");
+  });
+  s.Get("/api/stats", read([this, query_of, today](const httplib::Request& req) {
+          return stats_->Query(query_of(req), today());
+        }, "", stat_columns));
+  s.Get("/api/stats/children", read([this, query_of, today](const httplib::Request& req) -> common::Result<common::Json> {
+          DAIBAN_ASSIGN_OR_RETURN(common::Json rows, stats_->Children(query_of(req), today()));
+          return common::Json{{"rows", rows}};
+        }, "rows", stat_columns));
+  std::vector<std::string> trend_columns = {"day"};
+  for (const auto& m : StatMetrics()) trend_columns.push_back(m);
+  s.Get("/api/stats/trend", read([this, query_of](const httplib::Request& req) -> common::Result<common::Json> {
+          StatsQuery q = query_of(req);
+          DAIBAN_ASSIGN_OR_RETURN(common::Json days, stats_->Trend(q.region, q.from, q.to));
+          return common::Json{{"days", days}};
+        }, "days", trend_columns));
+  s.Get("/api/warnings", read([this, today](const httplib::Request& req) -> common::Result<common::Json> {
+          std::string region = req.has_param("region") ? req.get_param_value("region") : options_.region;
+          int64_t limit = 200;
+          if (req.has_param("limit")) {
+            try {
+              limit = std::stoll(req.get_param_value("limit"));
+            } catch (...) {
+              limit = -1;
+            }
+            if (limit < 1 || limit > 100000) return common::InvalidArgument("limit: a whole number from 1 to 100000");
+          }
+          DAIBAN_ASSIGN_OR_RETURN(common::Json cases, stats_->Warnings(region, req.get_param_value("department"), today(),
+                                                                       static_cast<size_t>(limit)));
+          for (auto& c : cases) {
+            auto code = common::RegionCode::Parse(c["region"].get<std::string>());
+            c["region_name"] = code.ok() ? regions_.PathName(*code) : "";
+          }
+          return common::Json{{"cases", cases}};
+        }, "cases", {"case", "region", "region_name", "item", "item_name", "department", "due_date", "warning"}));
+  s.Get("/api/catalog", read([this](const httplib::Request&) -> common::Result<common::Json> {
+          common::Json items = common::Json::array();
+          for (const auto& i : catalog_.items()) {
+            items.push_back({{"code", i.code}, {"name", i.name}, {"department", i.department},
+                             {"kind", common::ItemKindName(i.kind)}, {"promised_days", i.promised_days}});
+          }
+          return common::Json{{"items", items}};
+        }, "items", {"code", "name", "department", "kind", "promised_days"}));
+  s.Get("/api/nodes", read([this](const httplib::Request&) { return NodesJson(); }, "nodes",
+                           {"node_id", "region", "region_name", "tier", "serial", "enrolled", "last_seen", "pending",
+                            "freshness", "retired"}));
+  s.Post(R"(/api/master/(catalog|calendar))", [this, send_error](const httplib::Request& req, httplib::Response& res) {
+    auto user = users_->Session(
+        common::SessionTokenFrom(req.get_header_value("Authorization"), req.get_header_value("Cookie")));
+    if (!user.ok()) return send_error(res, user.status(), 401);
+    if (user->role != common::Role::kAdmin) return send_error(res, common::PermissionDenied("only an admin publishes master data"));
+    auto r = PublishMaster(req.matches[1], req.body, user->name);
+    if (!r.ok()) return send_error(res, r.status());
+    res.set_content(r->dump(), "application/json; charset=utf-8");
+  });
+  s.Post("/sync", [this](const httplib::Request& req, httplib::Response& res) {
+    auto refuse = [&](const Status& st) {
+      res.status = common::HttpStatusFor(st.code());
+      res.set_content(sync::ErrorFrame(st), "application/octet-stream");
     };
     std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) != 0) return refuse(common::PermissionDenied("no credential: enrol this node at the hub"));
@@ -148,11 +368,25 @@ Status HubServer::Serve() {
       return refuse(common::PermissionDenied("the credential belongs to another node than X-Daiban-Node"));
     }
     std::lock_guard<std::mutex> lock(mu_);
-    if (Status s = registry_->Check(*cred); !s.ok()) return refuse(s);
+    if (Status st = registry_->Check(*cred); !st.ok()) return refuse(st);
     sync::HandleResult r = service_->Handle({cred->node_id, cred->region, cred->tier}, req.body);
-    res.status = HttpStatusFor(r.code);
+    res.status = common::HttpStatusFor(r.code);
     res.set_content(r.frame, "application/octet-stream");
   });
+  s.Get(R"(/(|index\.html|dashboard\.js|dashboard\.css))", [](const httplib::Request& req, httplib::Response& res) {
+    const WebAsset* a = FindWebAsset(req.path == "/" ? "/index.html" : req.path);
+    if (!a || a->path.empty()) {
+      res.status = 404;
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(a->body), a->content_type);
+  });
+}
+
+Status HubServer::Serve() {
+  http_ = std::make_unique<httplib::Server>();
+  InstallRoutes();
   size_t colon = options_.listen.rfind(':');
   if (colon == std::string::npos) return common::InvalidArgument("listen: expected host:port");
   std::string host = options_.listen.substr(0, colon);

@@ -1,7 +1,7 @@
-// The city hub as a running service. For now: the root replica of the city, the node
-// registry with enrolment (credentials signed by the hub's Ed25519 key), and the /sync
-// endpoint its children call. Statistics, warnings and the dashboard come with the hub
-// issue.
+// The city hub as a running service: the root replica of the city with its statistics
+// kept in step (server/stats.h), the node registry with enrolment (credentials signed by
+// the hub's Ed25519 key), the /sync endpoint its children call, and the statistics API and
+// dashboard for supervisors.
 #ifndef DAIBAN_SERVER_HUB_SERVER_H_
 #define DAIBAN_SERVER_HUB_SERVER_H_
 
@@ -9,8 +9,13 @@
 #include <mutex>
 #include <string>
 
+#include "common/calendar.h"
+#include "common/catalog.h"
 #include "common/credential.h"
+#include "common/region.h"
 #include "common/sqlite.h"
+#include "common/users.h"
+#include "server/stats.h"
 #include "sync/replica.h"
 #include "sync/sync_service.h"
 
@@ -41,6 +46,11 @@ class Registry {
   // OK if `cred` is the node's current credential and the node is not retired;
   // kPermissionDenied saying why otherwise.
   common::Status Check(const common::NodeCredential& cred);
+  // Retires a node: its credential is refused at the hub from now on. kNotFound if the
+  // node was never enrolled.
+  common::Status Retire(const std::string& node_id);
+  // Every enrolled node: {"node_id","region","tier","serial","enrolled","retired"}.
+  common::Result<common::Json> List();
 
  private:
   explicit Registry(std::unique_ptr<common::Db> db) : db_(std::move(db)) {}
@@ -54,10 +64,30 @@ class HubServer {
   common::Status Serve();
   void Stop();
 
+  common::UserBook* users() { return users_.get(); }
+  // Recomputes every statistic from the log (daiban-hub stats rebuild).
+  common::Status RebuildStats();
+
+  // Publishes a new catalog ("catalog", items.csv text) or holiday calendar ("calendar")
+  // to every node: checked whole first (errors name the line), then one master event with
+  // the next version, then used here at once. Returns {"kind","version"}.
+  common::Result<common::Json> PublishMaster(const std::string& kind, const std::string& text,
+                                             const std::string& user);
+
  private:
   HubServer() = default;
+  void InstallRoutes();
+  common::Result<common::Json> NodesJson();
+  // Replaces catalog_/calendar_ with the latest published versions, if any. REQUIRES: mu_.
+  common::Status ApplyPublishedMaster();
+
   HubOptions options_;
-  std::mutex mu_;  // guards replica_, service_, registry_
+  std::mutex mu_;  // guards replica_, service_, registry_, stats_
+  common::Catalog catalog_;
+  common::WorkCalendar calendar_;
+  common::RegionTree regions_;
+  std::unique_ptr<Stats> stats_;
+  std::unique_ptr<common::UserBook> users_;
   std::unique_ptr<sync::Replica> replica_;
   std::unique_ptr<sync::SyncService> service_;
   std::unique_ptr<Registry> registry_;

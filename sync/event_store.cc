@@ -324,7 +324,8 @@ Status EventStore::RefoldCase(const std::string& case_id, DirtyCase* dirty) {
                               "updated_seq = excluded.updated_seq"));
   up->Bind(1, case_id).Bind(2, fold.state.value("region", "")).Bind(3, fold.state.value("status", ""));
   up->Bind(4, fold.digest).Bind(5, common::CanonicalJson(fold.state));
-  return up->Run();
+  DAIBAN_RETURN_IF_ERROR(up->Run());
+  return fold_listener_ ? fold_listener_(case_id, fold.state) : Status::Ok();
 }
 
 Status EventStore::AdvanceVv(const std::string& origin_inc, const std::string& origin_region) {

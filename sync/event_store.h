@@ -22,6 +22,7 @@
 #define DAIBAN_SYNC_EVENT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -114,6 +115,14 @@ class EventStore {
   const std::string& incarnation() const { return incarnation_; }
   bool is_hub() const { return options_.tier == common::Tier::kCity; }
 
+  // Called for every case refolded by CommitBatch, inside its transaction, with the
+  // case's new folded state: derived tables (the hub's statistics) kept in db() stay
+  // exactly in step with the log. A non-OK status aborts the whole batch.
+  using FoldListener = std::function<common::Status(const std::string& case_id, const common::Json& state)>;
+  void set_fold_listener(FoldListener fn) { fold_listener_ = std::move(fn); }
+  // The store's database, for a fold listener's own tables. Not for the store's tables.
+  common::Db* db() { return db_.get(); }
+
   // ---- batches ----
   common::Status BeginBatch();
   // Folds the cases touched, updates vv and subtree rows, commits durably.
@@ -184,7 +193,6 @@ class EventStore {
   // REQUIRES: !in_batch().
   common::Result<std::string> Snapshot() { return db_->Serialize(); }
 
-  common::Db* db() { return db_.get(); }
 
  private:
   EventStore(StoreOptions o, std::unique_ptr<common::Db> db, std::string incarnation);
@@ -208,6 +216,7 @@ class EventStore {
     std::vector<Event> added;
   };
   std::map<std::string, DirtyCase> dirty_cases_;
+  FoldListener fold_listener_;
   std::map<std::string, std::string> dirty_origins_;  // origin_inc -> origin_region
   struct SubtreeDelta {
     int64_t max_seq = 0;

@@ -290,9 +290,9 @@ CaseFold FoldCase(std::vector<Event> events) {
       continue;
     }
     facts = common::ApplyStep(facts, *action, e.actor.tier);
-    history.push_back({{"event", e.id}, {"action", action_name}, {"user", e.actor.user},
-                       {"tier", common::TierName(e.actor.tier)}, {"hlc", e.hlc}, {"applied", true}});
     std::string date = StrOr(e.body, "date");
+    history.push_back({{"event", e.id}, {"action", action_name}, {"user", e.actor.user},
+                       {"tier", common::TierName(e.actor.tier)}, {"hlc", e.hlc}, {"applied", true}, {"date", date}});
     switch (*action) {
       case CaseAction::kAccept:
         state["accepted_on"] = date;

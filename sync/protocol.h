@@ -45,6 +45,10 @@ inline constexpr std::string_view kKindEdit = "case.edit";          // set field
 inline constexpr std::string_view kKindMaterials = "case.materials";  // materials received (set union)
 inline constexpr std::string_view kKindComment = "case.comment";    // a note (set union)
 inline constexpr std::string_view kKindMasterPrefix = "master.";    // master data from the hub
+// Master data kinds published by the hub: body {"version": n, "text": CSV, "by": user}.
+inline constexpr std::string_view kKindMasterCatalog = "master.catalog";    // items.csv
+inline constexpr std::string_view kKindMasterCalendar = "master.calendar";  // the holiday calendar CSV
+inline constexpr size_t kMaxMasterTextBytes = 48 * 1024;                    // fits one event (64 KiB)
 
 }  // namespace daiban::sync
 

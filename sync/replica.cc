@@ -106,6 +106,22 @@ Result<Event> Replica::Step(const std::string& case_id, common::CaseAction actio
   return Append(case_id, fold.state.value("region", ""), kKindStep, std::move(body), user, role);
 }
 
+Result<Json> Replica::LatestMaster(std::string_view kind) {
+  DAIBAN_ASSIGN_OR_RETURN(std::vector<Event> events, store_->CaseEvents(""));
+  Json best = nullptr;
+  int64_t best_version = -1;
+  for (const auto& e : events) {
+    if (e.kind != kind) continue;
+    auto v = e.body.find("version");
+    if (v == e.body.end() || !v->is_number_integer()) continue;
+    if (v->get<int64_t>() > best_version) {
+      best_version = v->get<int64_t>();
+      best = e.body;
+    }
+  }
+  return best;
+}
+
 Result<CaseSyncState> Replica::SyncStateOf(const std::string& case_id) {
   DAIBAN_ASSIGN_OR_RETURN(std::vector<Event> events, store_->CaseEvents(case_id));
   CaseSyncState state = CaseSyncState::kAtHub;

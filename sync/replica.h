@@ -63,6 +63,11 @@ class Replica {
   // The facts CheckStep needs, from a folded state.
   static common::Result<common::CaseFacts> FactsOf(const common::Json& state);
 
+  // The body of the master-data event of `kind` (e.g. "master.catalog") with the greatest
+  // body "version", or null if there is none. Master data is published only by the hub
+  // (Append with case_id "") and replicated down to every node with each pull.
+  common::Result<common::Json> LatestMaster(std::string_view kind);
+
   // Where the events made here on this case have got to.
   common::Result<CaseSyncState> SyncStateOf(const std::string& case_id);
 

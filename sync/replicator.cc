@@ -68,6 +68,7 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
                             {"ack_epoch", peer.ack_epoch}, {"full", peer.pull_full},
                             {"mark", LogPositionToJson(peer.mark)}}},
                   {"status", {{"pending", pending}}}};
+  if (seen_) request["status"]["seen"] = seen_();
 
   DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(EncodeFrame(request)));
   auto reply_r = DecodeFrame(reply_frame);

@@ -44,6 +44,10 @@ class Replicator {
 
   // Called after each round.
   void set_progress(std::function<void(const SyncProgress&)> fn) { progress_ = std::move(fn); }
+  // Adds `status.seen` to each request: when this node last heard from each node below
+  // it and the backlog each reported (SyncService::SeenJson), so the hub knows when every
+  // node was last seen even though villages sync with their townships.
+  void set_seen(std::function<common::Json()> fn) { seen_ = std::move(fn); }
 
   // Syncs with the node `parent_id` over `transport` until nothing is left either way.
   // A transport failure or a refusal ends the call with that error; everything applied
@@ -58,6 +62,7 @@ class Replicator {
   Replica* replica_;
   ReplicatorOptions options_;
   std::function<void(const SyncProgress&)> progress_;
+  std::function<common::Json()> seen_;
 };
 
 }  // namespace daiban::sync

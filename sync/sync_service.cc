@@ -22,6 +22,20 @@ int64_t SyncService::LastSeen(const std::string& peer) const {
   return it == last_seen_.end() ? 0 : it->second;
 }
 
+Json SyncService::SeenJson() const {
+  Json out = Json::array();
+  for (const auto& [node, at] : last_seen_) {
+    auto p = reported_pending_.find(node);
+    out.push_back({{"node", node}, {"last_seen", at}, {"pending", p == reported_pending_.end() ? Json(nullptr) : Json(p->second)}});
+  }
+  return out;
+}
+
+int64_t SyncService::ReportedPending(const std::string& peer) const {
+  auto it = reported_pending_.find(peer);
+  return it == reported_pending_.end() ? -1 : it->second;
+}
+
 HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view request) {
   auto msg = DecodeFrame(request);
   Result<Json> reply = msg.ok() ? HandleSync(peer, *msg) : Result<Json>(msg.status());
@@ -56,6 +70,27 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
   }
   const int64_t now = replica_->clock()->NowMillis();
   last_seen_[peer.node_id] = now;
+  if (auto st = msg.find("status"); st != msg.end() && st->is_object()) {
+    auto p = st->find("pending");
+    if (p != st->end() && p->is_number_integer()) reported_pending_[peer.node_id] = p->get<int64_t>();
+    // What the child heard from the nodes below it (at most 10,000 entries are read).
+    auto seen = st->find("seen");
+    if (seen != st->end() && seen->is_array()) {
+      size_t n = 0;
+      for (const auto& e : *seen) {
+        if (++n > 10000) break;
+        if (!e.is_object() || !e.contains("node") || !e["node"].is_string()) continue;
+        std::string node = e["node"].get<std::string>();
+        if (node.empty() || node.size() > 64 || node == peer.node_id || node == replica_->node_id()) continue;
+        int64_t at = e.value("last_seen", int64_t{0});
+        if (at > now) at = now;  // never in the future
+        if (at > last_seen_[node]) {
+          last_seen_[node] = at;
+          if (e.contains("pending") && e["pending"].is_number_integer()) reported_pending_[node] = e["pending"].get<int64_t>();
+        }
+      }
+    }
+  }
 
   // 3. Parse the whole request before changing anything.
   auto push = msg.find("push");

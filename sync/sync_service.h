@@ -52,6 +52,14 @@ class SyncService {
 
   // When each peer last called (Unix ms), kept in memory and in the peers table.
   int64_t LastSeen(const std::string& peer) const;
+  // [{"node","last_seen","pending"}] for every node heard from directly or through a
+  // child's report (status.seen), for the parent's own report upward. Monitoring only: the
+  // figures are what children say.
+  common::Json SeenJson() const;
+
+  // The backlog (events waiting to go up) a peer reported in its last request, in memory;
+  // -1 if it has not called since this service started.
+  int64_t ReportedPending(const std::string& peer) const;
 
  private:
   common::Result<common::Json> HandleSync(const PeerIdentity& peer, common::Json& msg);
@@ -60,6 +68,7 @@ class SyncService {
   SyncServiceOptions options_;
   AdmitFn admit_;
   std::map<std::string, int64_t> last_seen_;
+  std::map<std::string, int64_t> reported_pending_;
 };
 
 // A reply for a request refused whole.

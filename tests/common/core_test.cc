@@ -193,3 +193,24 @@ TEST(FlagsTest, ParsesKeyValueFormsAndPositionals) {
 
 }  // namespace
 }  // namespace daiban::common
+
+namespace daiban::common {
+namespace {
+
+// Regression: binding a statement that had run to completion failed silently and the next
+// run repeated the old values (the hub's statistics counted one row a hundred times).
+TEST(SqliteRegressionTest, AStatementRunTwiceWithNewBindingsStoresBoth) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(v INTEGER)").ok());
+  auto st = (*db)->Prepare("INSERT INTO t VALUES(?)");
+  ASSERT_TRUE(st.ok());
+  for (int64_t v : {1, 2, 3}) ASSERT_TRUE((*st)->Bind(1, v).Run().ok());
+  auto q = (*db)->Prepare("SELECT group_concat(v) FROM t");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(*(*q)->Step());
+  EXPECT_EQ((*q)->ColumnText(0), "1,2,3");
+}
+
+}  // namespace
+}  // namespace daiban::common

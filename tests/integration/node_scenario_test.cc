@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "tests/integration/process_harness.h"
 
@@ -15,6 +18,14 @@ using common::Json;
 namespace fs = std::filesystem;
 
 constexpr const char* kPassword = "secret-pass-1";
+
+std::optional<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 class CityFixture : public ::testing::Test {
  protected:
@@ -183,6 +194,133 @@ TEST_F(CityFixture, TownshipServesItsVillagesWhileTheHubIsDownAndRelaysLater) {
   SyncNow(village);
   EXPECT_EQ(village.Get("/api/cases/" + id)["case"]["sync"], "hub");
   EXPECT_EQ(town.Get("/api/status")["pending"], 0);
+}
+
+TEST_F(CityFixture, TheHubCountsWhatArrivesAndExportsCsv) {
+  StartNode("town", town_port_);
+  StartNode("village", village_port_);
+  ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "user", "add", "--data", (dir_ / "hub").string(), "--name", "sup1", "--role",
+                        "supervisor"}, nullptr, {std::string("DAIBAN_PASSWORD=") + kPassword}), 0);
+  ApiClient village(village_port_), town(town_port_), hub(hub_port_);
+  int status = 0;
+  hub.Get("/api/stats", &status);
+  EXPECT_EQ(status, 401);
+  ASSERT_TRUE(hub.Login("sup1", kPassword));
+  ASSERT_TRUE(village.Login("agent1", kPassword));
+  ASSERT_TRUE(town.Login("clerk1", kPassword));
+  Json filed = village.Post("/api/cases", {{"item", "MZ-003"}, {"applicant_name", "周敏"},
+                                           {"applicant_id", "11010519491231002X"}, {"applicant_phone", "13800138000"}},
+                            &status);
+  ASSERT_EQ(status, 201);
+  std::string id = filed["case"]["id"];
+  SyncNow(village);
+  Step(town, id, {{"action", "accept"}});
+  SyncNow(town);
+  std::string year = filed["case"]["filed"].get<std::string>().substr(0, 4);
+  std::string period = "&from=" + year + "-01-01&to=" + year + "-12-31";
+  Json city = hub.Get("/api/stats?region=210900000000" + period, &status);
+  ASSERT_EQ(status, 200) << city.dump();
+  EXPECT_EQ(city["received"], 1);
+  EXPECT_EQ(city["accepted"], 1);
+  EXPECT_EQ(city["proxy"], 1);
+  EXPECT_EQ(city["name"], "阜新市");
+  Json kids = hub.Get("/api/stats/children?region=210900000000" + period);
+  int64_t received = 0;
+  for (const auto& r : kids["rows"]) {
+    received += r["received"].get<int64_t>();
+    if (r["region"] == "210921000000") {
+      EXPECT_EQ(r["received"], 1);
+    }
+  }
+  EXPECT_EQ(received, 1);
+  Json village_stats = hub.Get("/api/stats?region=210921100202&agent=agent1@v210921100202" + period);
+  EXPECT_EQ(village_stats["proxy"], 1) << village_stats.dump();
+  Json nodes = hub.Get("/api/nodes");
+  ASSERT_EQ(nodes["nodes"].size(), 2u) << nodes.dump();
+  for (const auto& n : nodes["nodes"]) {
+    // The village syncs with the township only; the township reports when it heard from it.
+    EXPECT_EQ(n["freshness"], "green") << n.dump();
+    EXPECT_GT(n["last_seen"].get<int64_t>(), 0) << n.dump();
+  }
+  // CSV: a byte-order mark, a header, one row per child region.
+  auto csv = hub.raw().Get("/api/stats/children?region=210900000000&format=csv" + period,
+                           httplib::Headers{{"Authorization", "Bearer " + hub.token()}});
+  ASSERT_TRUE(csv);
+  EXPECT_EQ(csv->status, 200);
+  EXPECT_EQ(csv->body.rfind("\xEF\xBB\xBFregion,name,level", 0), 0u) << csv->body.substr(0, 80);
+  EXPECT_NE(csv->body.find("210921000000,阜新蒙古族自治县,county"), std::string::npos) << csv->body.substr(0, 400);
+  auto anonymous = hub.raw().Get("/api/stats/children?format=csv");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  Json bad = hub.Get("/api/stats?region=219900000000", &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(bad["error"]["field"], "region");
+  hub.Get("/api/stats?region=210900000000&item=XX-999", &status);
+  EXPECT_EQ(status, 400);
+  // The ID number never appears whole at the hub's API.
+  EXPECT_EQ(hub.Get("/api/warnings").dump().find("11010519491231002X"), std::string::npos);
+}
+
+TEST_F(CityFixture, PublishedMasterDataReachesNodesWithoutRestartAndBadFilesChangeNothing) {
+  StartNode("town", town_port_);
+  std::string hub_data = (dir_ / "hub").string();
+  ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "user", "add", "--data", hub_data, "--name", "admin1", "--role", "admin"},
+                       nullptr, {std::string("DAIBAN_PASSWORD=") + kPassword}), 0);
+  ApiClient hub(hub_port_), town(town_port_);
+  ASSERT_TRUE(hub.Login("admin1", kPassword));
+  ASSERT_TRUE(town.Login("clerk1", kPassword));
+  std::string catalog = *ReadText(config_ + "/catalog/items.csv");
+  auto post = [&](const std::string& kind, const std::string& text) {
+    return hub.raw().Post("/api/master/" + kind, {{"Authorization", "Bearer " + hub.token()}}, text, "text/csv");
+  };
+  // A malformed catalog row: refused whole, naming the line; nothing published.
+  auto bad = post("catalog", catalog + "ZZ-001,新事项,民政局,承诺件,5,9,yes,township,township,0,申请书\n");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("line 32"), std::string::npos) << bad->body;
+  // A calendar with a date twice.
+  std::string calendar = *ReadText(config_ + "/calendar/cn-holidays-2025-2026.csv");
+  std::string first_row = calendar.substr(calendar.find('\n') + 1, calendar.find('\n', calendar.find('\n') + 1) -
+                                                                     calendar.find('\n'));
+  bad = post("calendar", calendar + first_row);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("twice"), std::string::npos) << bad->body;
+  // A node enrolling for a region that does not exist.
+  std::string out;
+  EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", hub_data, "--region", "210921199999", "--tier", "village"},
+                       &out), 2);
+  EXPECT_TRUE(out.empty());  // no credential printed
+  // A good catalog with one more item: the township offers it after its next sync.
+  auto good = post("catalog", catalog + "ZZ-001,新增测试事项,民政局,承诺件,9,5,yes,township,township,0,申请书\n");
+  ASSERT_TRUE(good);
+  ASSERT_EQ(good->status, 200) << good->body;
+  EXPECT_NE(good->body.find("\"version\":1"), std::string::npos) << good->body;
+  auto has_item = [&] {
+    Json catalog_now = town.Get("/api/catalog");  // kept alive for the loop
+    for (const auto& i : catalog_now["items"])
+      if (i["code"] == "ZZ-001") return true;
+    return false;
+  };
+  EXPECT_FALSE(has_item());
+  SyncNow(town);
+  EXPECT_TRUE(has_item());
+  EXPECT_EQ(town.Get("/api/status")["catalog_version"], 1);
+  // A supervisor may not publish.
+  ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "user", "add", "--data", hub_data, "--name", "sup2", "--role", "supervisor"},
+                       nullptr, {std::string("DAIBAN_PASSWORD=") + kPassword}), 0);
+  ApiClient sup(hub_port_);
+  ASSERT_TRUE(sup.Login("sup2", kPassword));
+  auto denied = sup.raw().Post("/api/master/catalog", {{"Authorization", "Bearer " + sup.token()}}, catalog, "text/csv");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
+  // A retired township is refused at the hub; retiring an unknown node is an error.
+  EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "retire", "--data", hub_data, "--node-id", "t210921100"}), 0);
+  EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "retire", "--data", hub_data, "--node-id", "t999"}), 1);
+  int status = 0;
+  Json refused = town.Post("/api/sync?wait=1", Json::object(), &status);
+  EXPECT_EQ(status, 403) << refused.dump();
+  EXPECT_NE(refused.dump().find("retired"), std::string::npos) << refused.dump();
 }
 
 TEST_F(CityFixture, BadInputOverHttpIsAFieldErrorAndChangesNothing) {

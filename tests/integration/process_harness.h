@@ -146,6 +146,7 @@ class ApiClient {
     return Reply(r, status);
   }
   httplib::Client& raw() { return client_; }
+  const std::string& token() const { return token_; }
 
  private:
   httplib::Headers Headers() const {

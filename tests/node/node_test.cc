@@ -8,7 +8,8 @@
 #include "node/files.h"
 #include "node/node_server.h"
 #include "node/options.h"
-#include "node/users.h"
+#include "common/personal_id.h"
+#include "common/users.h"
 
 namespace daiban::node {
 namespace {
@@ -148,6 +149,14 @@ TEST_F(DeskTest, FilingChecksEveryFieldBeforeWritingAnything) {
     EXPECT_EQ(r.status().message().find("110105194912310021"), std::string::npos);
   }
   EXPECT_EQ(*replica_->store()->EventCount(), 0);
+  // A well-formed ID number of someone born in the future (the store's clock is in 2025).
+  std::string future = "11010520990101001";
+  future += common::IdNumberCheckChar(future);
+  Json born_later = Good();
+  born_later["applicant_id"] = future;
+  auto r0 = desk_->FileCase(agent_, born_later);
+  ASSERT_FALSE(r0.ok());
+  EXPECT_EQ(r0.status().message().rfind("applicant_id: ", 0), 0u) << r0.status().message();
   // An item a village agent may not file.
   const common::ServiceItem* counter_only = nullptr;
   for (const auto& i : master_->catalog.items())

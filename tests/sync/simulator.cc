@@ -164,12 +164,23 @@ class Sim {
       ChangeLink(n);
     } else if (r < 92) {
       Crash(n);
-    } else if (r < 96) {
+    } else if (r < 95) {
       n.backup = *n.node->replica->store()->Snapshot();
       Log("  backup of " + n.id);
+    } else if (r < 96) {
+      Reparent(n);
     } else {
       Restore(n);
     }
+  }
+
+  // Moves a village to another parent: from now on (healing included) it syncs with the
+  // county, and its old township becomes its fallback.
+  void Reparent(SimNode& n) {
+    if (n.tier != Tier::kVillage || n.grandparent < 0) return;
+    std::swap(n.parent, n.grandparent);
+    ++result_.stats.reparents;
+    Log("  " + n.id + " moved to parent " + nodes_[static_cast<size_t>(n.parent)].id);
   }
 
   void Record(const common::Result<Event>& e, const std::string& what) {

@@ -34,6 +34,7 @@ struct SimStats {
   int64_t decision_races = 0;   // a decision and a withdrawal made concurrently
   int64_t crashes = 0;
   int64_t restores = 0;
+  int64_t reparents = 0;        // villages moved to another parent
 };
 
 struct SimResult {

@@ -83,6 +83,7 @@ TEST(Simulator, ARunExercisesTheFaults) {
     total.superseded += r.stats.superseded;
     total.decision_races += r.stats.decision_races;
     total.lost_by_restore += r.stats.lost_by_restore;
+    total.reparents += r.stats.reparents;
   }
   EXPECT_GT(total.events, 500);
   EXPECT_GT(total.failed_syncs, 20);
@@ -91,6 +92,7 @@ TEST(Simulator, ARunExercisesTheFaults) {
   EXPECT_GT(total.conflicts, 3);
   EXPECT_GT(total.superseded, 0);
   EXPECT_GT(total.decision_races, 0);
+  EXPECT_GT(total.reparents, 3);
   std::printf("50 seeds: %lld events, %lld failed syncs, %lld crashes, %lld restores, %lld conflicts, "
               "%lld superseded steps, %lld decision/withdrawal races\n",
               static_cast<long long>(total.events), static_cast<long long>(total.failed_syncs),

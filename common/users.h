@@ -2,8 +2,8 @@
 //
 // Users live in DATA/users.db with salted PBKDF2 password hashes; sessions are random
 // tokens kept in memory (a restart signs everyone out). Thread-safe.
-#ifndef DAIBAN_NODE_USERS_H_
-#define DAIBAN_NODE_USERS_H_
+#ifndef DAIBAN_COMMON_USERS_H_
+#define DAIBAN_COMMON_USERS_H_
 
 #include <map>
 #include <memory>
@@ -16,38 +16,38 @@
 #include "common/status.h"
 #include "common/tier.h"
 
-namespace daiban::node {
+namespace daiban::common {
 
 struct User {
   std::string name;
-  common::Role role = common::Role::kAgent;
+  Role role = Role::kAgent;
 };
 
 class UserBook {
  public:
   // Opens (creating) the user database at `path`. REQUIRES: clock outlives the book.
-  static common::Result<std::unique_ptr<UserBook>> Open(const std::string& path, const common::Clock* clock,
+  static Result<std::unique_ptr<UserBook>> Open(const std::string& path, const Clock* clock,
                                                         int session_hours);
 
   // Adds a user or, with `replace`, sets an existing user's role and password.
   // kInvalidArgument for a bad name ("name: 1 to 32 letters, digits, '-', '_' or '.'"),
   // a role other than agent, clerk, supervisor or admin, or a short password;
   // kAlreadyExists if the name is taken and !replace.
-  common::Status Add(const std::string& name, common::Role role, const std::string& password, bool replace);
-  common::Result<std::vector<User>> List();
+  Status Add(const std::string& name, Role role, const std::string& password, bool replace);
+  Result<std::vector<User>> List();
 
   // Checks the password and opens a session. kPermissionDenied "wrong user name or
   // password" for both an unknown name and a wrong password.
-  common::Result<std::string> Login(const std::string& name, const std::string& password);
+  Result<std::string> Login(const std::string& name, const std::string& password);
   void Logout(const std::string& token);
   // A session for the local command line (DATA/cli.token, readable only by the node's OS
   // user): user "cli", role admin, until the process ends.
   void AddLocalToken(const std::string& token);
   // The user of a live session; kPermissionDenied "not signed in" otherwise.
-  common::Result<User> Session(const std::string& token);
+  Result<User> Session(const std::string& token);
 
  private:
-  UserBook(std::unique_ptr<common::Db> db, const common::Clock* clock, int session_hours)
+  UserBook(std::unique_ptr<Db> db, const Clock* clock, int session_hours)
       : db_(std::move(db)), clock_(clock), session_ms_(int64_t{session_hours} * 3600 * 1000) {}
 
   struct Live {
@@ -55,12 +55,12 @@ class UserBook {
     int64_t expires_ms;
   };
   std::mutex mu_;
-  std::unique_ptr<common::Db> db_;
-  const common::Clock* clock_;
+  std::unique_ptr<Db> db_;
+  const Clock* clock_;
   int64_t session_ms_;
   std::map<std::string, Live> sessions_;
 };
 
-}  // namespace daiban::node
+}  // namespace daiban::common
 
-#endif  // DAIBAN_NODE_USERS_H_
+#endif  // DAIBAN_COMMON_USERS_H_

@@ -1,58 +1,58 @@
-#include "node/users.h"
+#include "common/users.h"
 
 #include "common/credential.h"
 #include "common/password.h"
 
-namespace daiban::node {
+namespace daiban::common {
 
-common::Result<std::unique_ptr<UserBook>> UserBook::Open(const std::string& path, const common::Clock* clock,
+Result<std::unique_ptr<UserBook>> UserBook::Open(const std::string& path, const Clock* clock,
                                                          int session_hours) {
-  DAIBAN_ASSIGN_OR_RETURN(auto db, common::Db::Open(path));
+  DAIBAN_ASSIGN_OR_RETURN(auto db, Db::Open(path));
   DAIBAN_RETURN_IF_ERROR(db->Exec(
       "CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, role TEXT NOT NULL, password TEXT NOT NULL, "
       "updated_ms INTEGER NOT NULL)"));
   return std::unique_ptr<UserBook>(new UserBook(std::move(db), clock, session_hours));
 }
 
-common::Status UserBook::Add(const std::string& name, common::Role role, const std::string& password, bool replace) {
+Status UserBook::Add(const std::string& name, Role role, const std::string& password, bool replace) {
   bool name_ok = !name.empty() && name.size() <= 32;
   for (char c : name) name_ok = name_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
-  if (!name_ok) return common::InvalidArgument("name: 1 to 32 letters, digits, '-', '_' or '.'");
-  if (role == common::Role::kSystem) return common::InvalidArgument("role: agent, clerk, supervisor or admin");
-  DAIBAN_ASSIGN_OR_RETURN(std::string hash, common::HashPassword(password));
+  if (!name_ok) return InvalidArgument("name: 1 to 32 letters, digits, '-', '_' or '.'");
+  if (role == Role::kSystem) return InvalidArgument("role: agent, clerk, supervisor or admin");
+  DAIBAN_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   std::lock_guard<std::mutex> lock(mu_);
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare(replace ? "INSERT OR REPLACE INTO users VALUES(?, ?, ?, ?)"
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare(replace ? "INSERT OR REPLACE INTO users VALUES(?, ?, ?, ?)"
                                                                   : "INSERT OR IGNORE INTO users VALUES(?, ?, ?, ?)"));
-  q->Bind(1, name).Bind(2, common::RoleName(role)).Bind(3, hash).Bind(4, clock_->NowMillis());
+  q->Bind(1, name).Bind(2, RoleName(role)).Bind(3, hash).Bind(4, clock_->NowMillis());
   DAIBAN_RETURN_IF_ERROR(q->Run());
-  if (db_->Changes() == 0) return common::AlreadyExists("name: user '" + name + "' exists (use --replace to change it)");
+  if (db_->Changes() == 0) return AlreadyExists("name: user '" + name + "' exists (use --replace to change it)");
   // A changed password or role ends that user's sessions.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     it = it->second.user.name == name ? sessions_.erase(it) : std::next(it);
   }
-  return common::Status::Ok();
+  return Status::Ok();
 }
 
-common::Result<std::vector<User>> UserBook::List() {
+Result<std::vector<User>> UserBook::List() {
   std::lock_guard<std::mutex> lock(mu_);
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT name, role FROM users ORDER BY name"));
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT name, role FROM users ORDER BY name"));
   std::vector<User> out;
   while (true) {
     DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) break;
-    auto role = common::ParseRole(q->ColumnText(1));
-    out.push_back({q->ColumnText(0), role.ok() ? *role : common::Role::kAgent});
+    auto role = ParseRole(q->ColumnText(1));
+    out.push_back({q->ColumnText(0), role.ok() ? *role : Role::kAgent});
   }
   q->Reset();
   return out;
 }
 
-common::Result<std::string> UserBook::Login(const std::string& name, const std::string& password) {
-  const common::Status denied = common::PermissionDenied("wrong user name or password");
+Result<std::string> UserBook::Login(const std::string& name, const std::string& password) {
+  const Status denied = PermissionDenied("wrong user name or password");
   std::string stored, role_name;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT password, role FROM users WHERE name = ?"));
+    DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT password, role FROM users WHERE name = ?"));
     q->Bind(1, name);
     DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
     if (row) {
@@ -63,14 +63,14 @@ common::Result<std::string> UserBook::Login(const std::string& name, const std::
   }
   // Check even for an unknown name, so both cases take the same time.
   static const std::string kDummy = [] {
-    auto h = common::HashPassword("no such user, no such password");
+    auto h = HashPassword("no such user, no such password");
     return h.ok() ? *h : std::string();
   }();
-  bool ok = common::CheckPassword(password, stored.empty() ? kDummy : stored) && !stored.empty();
+  bool ok = CheckPassword(password, stored.empty() ? kDummy : stored) && !stored.empty();
   if (!ok) return denied;
-  auto role = common::ParseRole(role_name);
+  auto role = ParseRole(role_name);
   if (!role.ok()) return denied;
-  DAIBAN_ASSIGN_OR_RETURN(std::string token, common::RandomHex(32));
+  DAIBAN_ASSIGN_OR_RETURN(std::string token, RandomHex(32));
   std::lock_guard<std::mutex> lock(mu_);
   int64_t now = clock_->NowMillis();
   for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -82,7 +82,7 @@ common::Result<std::string> UserBook::Login(const std::string& name, const std::
 
 void UserBook::AddLocalToken(const std::string& token) {
   std::lock_guard<std::mutex> lock(mu_);
-  sessions_[token] = {{"cli", common::Role::kAdmin}, INT64_MAX};
+  sessions_[token] = {{"cli", Role::kAdmin}, INT64_MAX};
 }
 
 void UserBook::Logout(const std::string& token) {
@@ -90,14 +90,14 @@ void UserBook::Logout(const std::string& token) {
   sessions_.erase(token);
 }
 
-common::Result<User> UserBook::Session(const std::string& token) {
+Result<User> UserBook::Session(const std::string& token) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(token);
   if (it == sessions_.end() || it->second.expires_ms <= clock_->NowMillis()) {
     if (it != sessions_.end()) sessions_.erase(it);
-    return common::PermissionDenied("not signed in");
+    return PermissionDenied("not signed in");
   }
   return it->second.user;
 }
 
-}  // namespace daiban::node
+}  // namespace daiban::common

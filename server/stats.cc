@@ -1,0 +1,360 @@
+#include "server/stats.h"
+
+#include <algorithm>
+
+#include "common/case_machine.h"
+
+namespace daiban::server {
+
+using common::Json;
+using common::Result;
+using common::Status;
+
+const std::vector<std::string>& StatMetrics() {
+  static const std::vector<std::string> m = {
+      "received", "on_the_spot", "proxy", "accepted", "rejected", "supplement_requested", "withdrawn",
+      "completed", "completed_on_time", "days_to_complete", "evaluated", "eval_1", "eval_2", "eval_3", "eval_4",
+      "eval_5", "satisfied"};
+  return m;
+}
+
+namespace {
+
+// "2109", "210921", "210921100", "210921100202": the prefixes a region counts under, from
+// the city down to the region itself.
+std::vector<std::pair<common::RegionLevel, std::string>> PrefixesOf(const std::string& region) {
+  std::vector<std::pair<common::RegionLevel, std::string>> out;
+  auto code = common::RegionCode::Parse(region);
+  if (!code.ok()) return out;
+  for (auto level : {common::RegionLevel::kCity, common::RegionLevel::kCounty, common::RegionLevel::kTownship,
+                     common::RegionLevel::kVillage}) {
+    if (static_cast<int>(level) > static_cast<int>(code->level())) break;
+    out.emplace_back(level, std::string(code->AncestorAt(level).Prefix()));
+  }
+  return out;
+}
+
+std::string Str(const Json& j, const char* k) {
+  auto it = j.find(k);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Status Stats::Init() {
+  return db_->Exec(
+      "CREATE TABLE IF NOT EXISTS stat_day(prefix TEXT NOT NULL, dim TEXT NOT NULL, day TEXT NOT NULL, "
+      "  metric TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(prefix, dim, day, metric)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS stat_case(case_id TEXT PRIMARY KEY, region TEXT NOT NULL, item TEXT NOT NULL, "
+      "  agent TEXT NOT NULL, contrib TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS stat_open(case_id TEXT PRIMARY KEY, region TEXT NOT NULL, item TEXT NOT NULL, "
+      "  item_name TEXT NOT NULL, department TEXT NOT NULL, due_date TEXT NOT NULL, agent TEXT NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS stat_open_due ON stat_open(due_date);");
+}
+
+std::vector<Stats::Contribution> Stats::ContributionsOf(const Json& state) const {
+  std::vector<Contribution> out;
+  if (state.contains("incomplete")) return out;
+  std::string submitted = Str(state, "submitted_on");
+  if (!submitted.empty()) {
+    out.push_back({submitted, "received", 1});
+    if (Str(state, "item_kind") == common::ItemKindName(common::ItemKind::kOnTheSpot)) {
+      out.push_back({submitted, "on_the_spot", 1});
+    }
+    if (Str(state, "filed_tier") == "village") out.push_back({submitted, "proxy", 1});
+  }
+  std::string accepted = Str(state, "accepted_on");
+  if (!accepted.empty()) out.push_back({accepted, "accepted", 1});
+  std::string completed = Str(state, "completed_on");
+  if (!completed.empty()) {
+    out.push_back({completed, "completed", 1});
+    std::string due = Str(state, "due_date");
+    if (due.empty() || completed <= due) out.push_back({completed, "completed_on_time", 1});
+    auto from = common::Date::Parse(accepted.empty() ? submitted : accepted);
+    auto to = common::Date::Parse(completed);
+    if (from.ok() && to.ok()) {
+      out.push_back({completed, "days_to_complete", std::max(0, calendar_->WorkingDaysBetween(*from, *to))});
+    }
+  }
+  auto steps = state.find("steps");
+  if (steps != state.end() && steps->is_array()) {
+    for (const auto& s : *steps) {
+      if (!s.value("applied", false)) continue;
+      std::string action = Str(s, "action"), date = Str(s, "date");
+      if (date.empty()) continue;
+      if (action == "reject") out.push_back({date, "rejected", 1});
+      if (action == "request_supplement") out.push_back({date, "supplement_requested", 1});
+      if (action == "withdraw") out.push_back({date, "withdrawn", 1});
+      if (action == "evaluate") {
+        auto e = common::ParseEvaluation(Str(state, "evaluation"));
+        if (!e.ok()) continue;
+        int level = static_cast<int>(*e);
+        out.push_back({date, "evaluated", 1});
+        out.push_back({date, "eval_" + std::to_string(level), 1});
+        if (common::IsSatisfied(*e)) out.push_back({date, "satisfied", 1});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Contribution& a, const Contribution& b) {
+    return std::tie(a.day, a.metric, a.n) < std::tie(b.day, b.metric, b.n);
+  });
+  return out;
+}
+
+Status Stats::Apply(const std::string& region, const std::string& item, const std::string& agent,
+                    const std::vector<Contribution>& cs, int sign) {
+  if (cs.empty()) return Status::Ok();
+  const common::ServiceItem* it = catalog_->Find(item);
+  std::string dept = it ? it->department : "";
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up,
+                          db_->Prepare("INSERT INTO stat_day(prefix, dim, day, metric, n) VALUES(?, ?, ?, ?, ?) "
+                                       "ON CONFLICT(prefix, dim, day, metric) DO UPDATE SET n = n + excluded.n"));
+  for (const auto& [level, prefix] : PrefixesOf(region)) {
+    std::vector<std::string> dims = {"*"};
+    if (level == common::RegionLevel::kVillage) {
+      if (!agent.empty()) dims.push_back("agent:" + agent);
+    } else {
+      dims.push_back("item:" + item);
+      if (!dept.empty()) dims.push_back("dept:" + dept);
+    }
+    for (const auto& dim : dims) {
+      for (const auto& c : cs) {
+        up->Bind(1, prefix).Bind(2, dim).Bind(3, c.day).Bind(4, c.metric).Bind(5, sign * c.n);
+        DAIBAN_RETURN_IF_ERROR(up->Run());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Stats::OnCaseFolded(const std::string& case_id, const Json& state) {
+  std::vector<Contribution> now = ContributionsOf(state);
+  std::string region = Str(state, "region"), item = Str(state, "item");
+  std::string agent;
+  if (auto c = state.find("created"); c != state.end() && c->is_object() && Str(state, "filed_tier") == "village") {
+    agent = Str(*c, "user") + "@" + Str(*c, "origin");
+  }
+  // The previous contributions of this case.
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * get, db_->Prepare("SELECT region, item, agent, contrib FROM stat_case "
+                                                           "WHERE case_id = ?"));
+  get->Bind(1, case_id);
+  DAIBAN_ASSIGN_OR_RETURN(bool had, get->Step());
+  std::vector<Contribution> before;
+  std::string old_region, old_item, old_agent;
+  if (had) {
+    old_region = get->ColumnText(0);
+    old_item = get->ColumnText(1);
+    old_agent = get->ColumnText(2);
+    auto j = common::ParseJson(get->ColumnText(3));
+    if (j.ok())
+      for (const auto& c : *j) before.push_back({c[0].get<std::string>(), c[1].get<std::string>(), c[2].get<int64_t>()});
+  }
+  get->Reset();
+  if (had && old_region == region && old_item == item && old_agent == agent) {
+    // Only the difference moves (the usual case: one new step).
+    std::vector<Contribution> removed, added;
+    auto less = [](const Contribution& a, const Contribution& b) {
+      return std::tie(a.day, a.metric, a.n) < std::tie(b.day, b.metric, b.n);
+    };
+    std::set_difference(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(removed), less);
+    std::set_difference(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(added), less);
+    DAIBAN_RETURN_IF_ERROR(Apply(region, item, agent, removed, -1));
+    DAIBAN_RETURN_IF_ERROR(Apply(region, item, agent, added, +1));
+  } else {
+    DAIBAN_RETURN_IF_ERROR(Apply(old_region, old_item, old_agent, before, -1));
+    DAIBAN_RETURN_IF_ERROR(Apply(region, item, agent, now, +1));
+  }
+  Json contrib = Json::array();
+  for (const auto& c : now) contrib.push_back(Json::array({c.day, c.metric, c.n}));
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * put, db_->Prepare("INSERT OR REPLACE INTO stat_case VALUES(?, ?, ?, ?, ?)"));
+  put->Bind(1, case_id).Bind(2, region).Bind(3, item).Bind(4, agent).Bind(5, contrib.dump());
+  DAIBAN_RETURN_IF_ERROR(put->Run());
+  // Open cases with a running clock, for "overdue now" and the warnings list.
+  auto status = common::ParseCaseStatus(Str(state, "status"));
+  std::string due = Str(state, "due_date");
+  if (status.ok() && common::IsClockRunning(*status) && !due.empty()) {
+    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * o, db_->Prepare("INSERT OR REPLACE INTO stat_open VALUES(?, ?, ?, ?, ?, ?, ?)"));
+    o->Bind(1, case_id).Bind(2, region).Bind(3, item).Bind(4, Str(state, "item_name")).Bind(5, Str(state, "department"))
+        .Bind(6, due).Bind(7, agent);
+    return o->Run();
+  }
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * d, db_->Prepare("DELETE FROM stat_open WHERE case_id = ?"));
+  d->Bind(1, case_id);
+  return d->Run();
+}
+
+Status Stats::Rebuild() {
+  common::Transaction tx(db_);
+  DAIBAN_RETURN_IF_ERROR(tx.Begin());
+  DAIBAN_RETURN_IF_ERROR(db_->Exec("DELETE FROM stat_day; DELETE FROM stat_case; DELETE FROM stat_open;"));
+  std::vector<std::pair<std::string, std::string>> rows;
+  {
+    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT case_id, state FROM cases ORDER BY case_id"));
+    while (true) {
+      DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) break;
+      rows.emplace_back(q->ColumnText(0), q->ColumnText(1));
+    }
+    q->Reset();
+  }
+  for (const auto& [id, text] : rows) {
+    DAIBAN_ASSIGN_OR_RETURN(Json state, common::ParseJson(text));
+    DAIBAN_RETURN_IF_ERROR(OnCaseFolded(id, state));
+  }
+  return tx.Commit();
+}
+
+Result<Json> Stats::Sum(const std::string& prefix, const std::string& dim, const std::string& from,
+                        const std::string& to) {
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q,
+                          db_->Prepare("SELECT metric, SUM(n) FROM stat_day WHERE prefix = ? AND dim = ? AND "
+                                       "day BETWEEN ? AND ? GROUP BY metric"));
+  q->Bind(1, prefix).Bind(2, dim).Bind(3, from).Bind(4, to);
+  Json out = Json::object();
+  for (const auto& m : StatMetrics()) out[m] = 0;
+  while (true) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out[q->ColumnText(0)] = q->ColumnInt(1);
+  }
+  q->Reset();
+  return out;
+}
+
+Result<Json> Stats::Query(const StatsQuery& q, common::Date today) {
+  auto code = common::RegionCode::Parse(q.region);
+  if (!code.ok()) return code.status().WithContext("region");
+  auto region = regions_->Lookup(q.region);
+  if (!region.ok()) return common::InvalidArgument("region: " + q.region + " is not in this city's region tree");
+  auto from = common::Date::Parse(q.from);
+  auto to = common::Date::Parse(q.to);
+  if (!from.ok()) return from.status().WithContext("from");
+  if (!to.ok()) return to.status().WithContext("to");
+  if (*to < *from) return common::InvalidArgument("to: " + q.to + " is before from " + q.from);
+  std::string dim = "*";
+  int given = !q.item.empty() + !q.department.empty() + !q.agent.empty();
+  if (given > 1) return common::InvalidArgument("item: give at most one of item, department and agent");
+  if (!q.item.empty()) {
+    if (!catalog_->Find(q.item)) return common::InvalidArgument("item: '" + q.item.substr(0, 40) + "' is not in the catalog");
+    dim = "item:" + q.item;
+  }
+  if (!q.department.empty()) {
+    bool known = false;
+    for (const auto& i : catalog_->items()) known = known || i.department == q.department;
+    if (!known) return common::InvalidArgument("department: '" + q.department.substr(0, 60) + "' has no items in the catalog");
+    dim = "dept:" + q.department;
+  }
+  if (!q.agent.empty()) {
+    if (code->level() != common::RegionLevel::kVillage) return common::InvalidArgument("agent: only with a village region");
+    dim = "agent:" + q.agent;
+  } else if (code->level() == common::RegionLevel::kVillage && dim != "*") {
+    return common::InvalidArgument("item: per-item figures go down to townships; a village has totals and agents");
+  }
+  std::string prefix(code->Prefix());
+  DAIBAN_ASSIGN_OR_RETURN(Json j, Sum(prefix, dim, q.from, q.to));
+  auto rate = [](int64_t num, int64_t den) -> Json { return den > 0 ? Json(double(num) / double(den)) : Json(nullptr); };
+  j["on_time_rate"] = rate(j["completed_on_time"], j["completed"]);
+  j["on_the_spot_share"] = rate(j["on_the_spot"], j["received"]);
+  j["avg_days_to_complete"] = rate(j["days_to_complete"], j["completed"]);
+  j["satisfaction_rate"] = rate(j["satisfied"], j["evaluated"]);
+  // Overdue now: open cases under the region whose due date has passed.
+  std::string sql = "SELECT COUNT(*) FROM stat_open WHERE due_date < ? AND substr(region, 1, ?) = ?";
+  if (!q.item.empty()) sql += " AND item = ?";
+  if (!q.department.empty()) sql += " AND department = ?";
+  if (!q.agent.empty()) sql += " AND agent = ?";
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * o, db_->Prepare(sql));
+  o->Bind(1, today.ToString()).Bind(2, static_cast<int64_t>(prefix.size())).Bind(3, prefix);
+  if (!q.item.empty()) o->Bind(4, q.item);
+  if (!q.department.empty()) o->Bind(4, q.department);
+  if (!q.agent.empty()) o->Bind(4, q.agent);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, o->Step());
+  j["overdue_now"] = row ? o->ColumnInt(0) : 0;
+  o->Reset();
+  j["region"] = q.region;
+  j["name"] = (*region)->name;
+  j["level"] = std::string(common::RegionLevelName(code->level()));
+  j["from"] = q.from;
+  j["to"] = q.to;
+  j["item"] = q.item;
+  j["department"] = q.department;
+  return j;
+}
+
+Result<Json> Stats::Children(const StatsQuery& q, common::Date today) {
+  auto region = regions_->Lookup(q.region);
+  if (!region.ok()) return common::InvalidArgument("region: " + q.region + " is not in this city's region tree");
+  Json rows = Json::array();
+  for (const auto& child : (*region)->children) {
+    StatsQuery cq = q;
+    cq.region = child.str();
+    if (child.level() == common::RegionLevel::kVillage) cq.item = cq.department = "";
+    DAIBAN_ASSIGN_OR_RETURN(Json r, Query(cq, today));
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+Result<Json> Stats::Trend(const std::string& region, const std::string& from, const std::string& to) {
+  auto code = common::RegionCode::Parse(region);
+  if (!code.ok()) return code.status().WithContext("region");
+  if (!regions_->Lookup(region).ok()) return common::InvalidArgument("region: " + region + " is not in this city's region tree");
+  auto f = common::Date::Parse(from);
+  auto t = common::Date::Parse(to);
+  if (!f.ok()) return f.status().WithContext("from");
+  if (!t.ok()) return t.status().WithContext("to");
+  if (*t < *f) return common::InvalidArgument("to: " + to + " is before from " + from);
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q,
+                          db_->Prepare("SELECT day, metric, SUM(n) FROM stat_day WHERE prefix = ? AND dim = '*' AND "
+                                       "day BETWEEN ? AND ? GROUP BY day, metric ORDER BY day"));
+  q->Bind(1, std::string(code->Prefix())).Bind(2, from).Bind(3, to);
+  Json days = Json::array();
+  while (true) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    std::string day = q->ColumnText(0);
+    if (days.empty() || days.back()["day"] != day) {
+      Json d = {{"day", day}};
+      for (const auto& m : StatMetrics()) d[m] = 0;
+      days.push_back(d);
+    }
+    days.back()[q->ColumnText(1)] = q->ColumnInt(2);
+  }
+  q->Reset();
+  return days;
+}
+
+Result<Json> Stats::Warnings(const std::string& region, const std::string& department, common::Date today,
+                             size_t limit) {
+  auto code = common::RegionCode::Parse(region);
+  if (!code.ok()) return code.status().WithContext("region");
+  std::string prefix(code->Prefix());
+  // Yellow: at most one working day left; everything due by the next working day qualifies.
+  std::string horizon = calendar_->AddWorkingDays(today, 1).ToString();
+  std::string sql =
+      "SELECT case_id, region, item, item_name, department, due_date FROM stat_open WHERE due_date <= ? AND "
+      "substr(region, 1, ?) = ?";
+  if (!department.empty()) sql += " AND department = ?";
+  sql += " ORDER BY due_date, case_id LIMIT ?";
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare(sql));
+  q->Bind(1, horizon);
+  q->Bind(2, static_cast<int64_t>(prefix.size()));
+  q->Bind(3, prefix);
+  int next = 4;
+  if (!department.empty()) q->Bind(next++, department);
+  q->Bind(next, static_cast<int64_t>(limit));
+  Json out = Json::array();
+  while (true) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    auto due = common::Date::Parse(q->ColumnText(5));
+    common::Warning w = due.ok() ? common::WarningFor(*due, today, *calendar_) : common::Warning::kNone;
+    if (w == common::Warning::kNone) continue;
+    out.push_back({{"case", q->ColumnText(0)}, {"region", q->ColumnText(1)}, {"item", q->ColumnText(2)},
+                   {"item_name", q->ColumnText(3)}, {"department", q->ColumnText(4)}, {"due_date", q->ColumnText(5)},
+                   {"warning", std::string(common::WarningName(w))}});
+  }
+  q->Reset();
+  return out;
+}
+
+}  // namespace daiban::server
