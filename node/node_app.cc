@@ -15,6 +15,7 @@
 #include "node/files.h"
 #include "node/node_server.h"
 #include "node/options.h"
+#include "sync/protocol.h"
 
 namespace daiban::node {
 namespace {
@@ -366,7 +367,8 @@ int NodeApp::Run(int argc, char** argv) {
     return 0;
   }
   if (cmd == "version" || cmd == "--version") {
-    std::cout << "daiban-node 0.1.0\n";
+    std::cout << "daiban-node " << sync::kSoftwareVersion << " (sync protocol " << sync::kProtocolVersionMin << "-"
+              << sync::kProtocolVersionMax << ")\n";
     return 0;
   }
   if (cmd == "check-id") return CheckId(flags);

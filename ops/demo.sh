@@ -56,6 +56,7 @@ village_cred=$("$hub" enrol --data "$data/hub" --region 210921100202 --tier vill
   --hub-key "$data/hub/hub_key.pub.pem" --config config --sync-interval-s 5
 "$node" user add --data "$data/town" --name clerk1 --role clerk
 "$node" user add --data "$data/village" --name agent1 --role agent
+"$hub" user add --data "$data/hub" --name sup1 --role supervisor
 "$hub" serve --data "$data/hub" >"$data/hub.log" 2>&1 & pids+=($!)
 "$node" serve --data "$data/town" >"$data/town.log" 2>&1 & pids+=($!)
 "$node" serve --data "$data/village" >"$data/village.log" 2>&1 & pids+=($!)
@@ -81,6 +82,11 @@ daiban_log "the clerk accepts it: the working-day clock starts"
 daiban_log "back at the village after the next sync"
 "$node" case show "$id" --data "$data/village" --user agent1 \
   | python3 -c 'import json,sys; c=json.load(sys.stdin)["case"]; print("  status:", c["status_label"], "| due:", c["due_date"], "| sync:", c["sync"])'
+daiban_log "the city hub's figures for 阜新市 this year"
+sup=$(curl -sf -X POST "http://127.0.0.1:$hub_port/api/login" -d "{\"user\":\"sup1\",\"password\":\"$DAIBAN_PASSWORD\"}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+curl -sf "http://127.0.0.1:$hub_port/api/stats?region=210900000000" -H "Authorization: Bearer $sup" \
+  | python3 -c 'import json,sys; s=json.load(sys.stdin); print("  received", s["received"], "| accepted", s["accepted"], "| proxy (代办)", s["proxy"], "| overdue now", s["overdue_now"])'
 echo
 
 if [ -n "${DAIBAN_DEMO_ONCE:-}" ]; then
@@ -90,6 +96,7 @@ fi
 daiban_log "the city is running. Open in a browser (password: $DAIBAN_PASSWORD):"
 echo "  village agent:  http://127.0.0.1:$village_port/   user agent1"
 echo "  township clerk: http://127.0.0.1:$town_port/   user clerk1"
+echo "  supervisor:     http://127.0.0.1:$hub_port/   user sup1 (the city dashboard)"
 echo "  logs and data:  $data"
 daiban_log "Ctrl-C stops the city"
 wait

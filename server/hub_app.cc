@@ -17,6 +17,7 @@
 #include "common/credential.h"
 #include "common/region.h"
 #include "server/hub_server.h"
+#include "sync/protocol.h"
 
 namespace daiban::server {
 namespace {
@@ -361,7 +362,8 @@ int HubApp::Run(int argc, char** argv) {
     return 0;
   }
   if (cmd == "version" || cmd == "--version") {
-    std::cout << "daiban-hub 0.1.0\n";
+    std::cout << "daiban-hub " << sync::kSoftwareVersion << " (sync protocol " << sync::kProtocolVersionMin << "-"
+              << sync::kProtocolVersionMax << ")\n";
     return 0;
   }
   if (cmd == "check-data") return CheckData(flags);

@@ -213,6 +213,9 @@ common::Result<common::Json> HubServer::NodesJson() {
     int64_t last = std::max(seen[id], service_->LastSeen(id));
     n["last_seen"] = last;
     n["pending"] = service_->ReportedPending(id) >= 0 ? common::Json(service_->ReportedPending(id)) : common::Json(nullptr);
+    common::Json version = service_->ReportedVersion(id);
+    n["software"] = version.is_object() ? version["software"] : common::Json(nullptr);
+    n["protocol"] = version.is_object() ? version["protocol"] : common::Json(nullptr);
     int64_t age = last ? now - last : INT64_MAX;
     n["freshness"] = age <= 3600 * 1000 ? "green" : age <= 86400 * 1000 ? "yellow" : "red";
     auto code = common::RegionCode::Parse(n["region"].get<std::string>());
@@ -344,8 +347,8 @@ void HubServer::InstallRoutes() {
           return common::Json{{"items", items}};
         }, "items", {"code", "name", "department", "kind", "promised_days"}));
   s.Get("/api/nodes", read([this](const httplib::Request&) { return NodesJson(); }, "nodes",
-                           {"node_id", "region", "region_name", "tier", "serial", "enrolled", "last_seen", "pending",
-                            "freshness", "retired"}));
+                           {"node_id", "region", "region_name", "tier", "software", "protocol", "serial", "enrolled",
+                            "last_seen", "pending", "freshness", "retired"}));
   s.Post(R"(/api/master/(catalog|calendar))", [this, send_error](const httplib::Request& req, httplib::Response& res) {
     auto user = users_->Session(
         common::SessionTokenFrom(req.get_header_value("Authorization"), req.get_header_value("Cookie")));

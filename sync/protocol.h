@@ -13,6 +13,9 @@ namespace daiban::sync {
 // that does not speak it answers `unimplemented` with the range it does speak.
 inline constexpr int kProtocolVersionMin = 1;
 inline constexpr int kProtocolVersionMax = 1;
+// The software release, reported to the parent in every request (status.software) so the
+// hub can list what each node runs.
+inline constexpr std::string_view kSoftwareVersion = "0.1.0";
 
 // A framed message: 4-byte magic, then the zlib (RFC 1950) stream of the message's
 // canonical JSON. zlib's Adler-32 trailer makes a truncated frame a clear error.

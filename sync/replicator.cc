@@ -67,7 +67,7 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
                   {"pull", {{"cursor", LogPositionToJson(peer.pulled)}, {"ack_cursor", peer.ack_cursor},
                             {"ack_epoch", peer.ack_epoch}, {"full", peer.pull_full},
                             {"mark", LogPositionToJson(peer.mark)}}},
-                  {"status", {{"pending", pending}}}};
+                  {"status", {{"pending", pending}, {"software", std::string(kSoftwareVersion)}}}};
   if (seen_) request["status"]["seen"] = seen_();
 
   DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(EncodeFrame(request)));

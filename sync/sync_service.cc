@@ -26,9 +26,20 @@ Json SyncService::SeenJson() const {
   Json out = Json::array();
   for (const auto& [node, at] : last_seen_) {
     auto p = reported_pending_.find(node);
-    out.push_back({{"node", node}, {"last_seen", at}, {"pending", p == reported_pending_.end() ? Json(nullptr) : Json(p->second)}});
+    Json entry = {{"node", node}, {"last_seen", at}, {"pending", p == reported_pending_.end() ? Json(nullptr) : Json(p->second)}};
+    if (auto v = reported_version_.find(node); v != reported_version_.end()) {
+      entry["software"] = v->second.first;
+      entry["protocol"] = v->second.second;
+    }
+    out.push_back(std::move(entry));
   }
   return out;
+}
+
+Json SyncService::ReportedVersion(const std::string& peer) const {
+  auto v = reported_version_.find(peer);
+  if (v == reported_version_.end()) return nullptr;
+  return {{"software", v->second.first}, {"protocol", v->second.second}};
 }
 
 int64_t SyncService::ReportedPending(const std::string& peer) const {
@@ -73,6 +84,9 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
   if (auto st = msg.find("status"); st != msg.end() && st->is_object()) {
     auto p = st->find("pending");
     if (p != st->end() && p->is_number_integer()) reported_pending_[peer.node_id] = p->get<int64_t>();
+    auto sw = st->find("software");
+    reported_version_[peer.node_id] = {sw != st->end() && sw->is_string() ? sw->get<std::string>().substr(0, 40) : "",
+                                       msg.value("v", int64_t{0})};
     // What the child heard from the nodes below it (at most 10,000 entries are read).
     auto seen = st->find("seen");
     if (seen != st->end() && seen->is_array()) {
@@ -87,6 +101,10 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
         if (at > last_seen_[node]) {
           last_seen_[node] = at;
           if (e.contains("pending") && e["pending"].is_number_integer()) reported_pending_[node] = e["pending"].get<int64_t>();
+          if (e.contains("software") && e["software"].is_string() && e.contains("protocol") &&
+              e["protocol"].is_number_integer()) {
+            reported_version_[node] = {e["software"].get<std::string>().substr(0, 40), e["protocol"].get<int64_t>()};
+          }
         }
       }
     }

@@ -52,7 +52,11 @@ class SyncService {
 
   // When each peer last called (Unix ms), kept in memory and in the peers table.
   int64_t LastSeen(const std::string& peer) const;
-  // [{"node","last_seen","pending"}] for every node heard from directly or through a
+  // {"software","protocol"} a node last reported (directly or through a child's report);
+  // null if unknown.
+  common::Json ReportedVersion(const std::string& peer) const;
+
+  // [{"node","last_seen","pending","software","protocol"}] for every node heard from directly or through a
   // child's report (status.seen), for the parent's own report upward. Monitoring only: the
   // figures are what children say.
   common::Json SeenJson() const;
@@ -69,6 +73,8 @@ class SyncService {
   AdmitFn admit_;
   std::map<std::string, int64_t> last_seen_;
   std::map<std::string, int64_t> reported_pending_;
+  // What each node runs, as reported (status.software, and v for the protocol version).
+  std::map<std::string, std::pair<std::string, int64_t>> reported_version_;
 };
 
 // A reply for a request refused whole.

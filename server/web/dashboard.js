@@ -815,13 +815,14 @@ function renderNodes(box, s, data, e) {
     ['green', 'yellow', 'red'].map((f) => h('span.freshness', { 'data-freshness': f }, h('span.dot', { class: `dot-${f}`, 'aria-hidden': 'true' }), `${FRESH[f]} ${count(f)} 个`)),
     levelOf(s.region) === 'city' ? null : h('span.muted', `只列出${regionName(s.region)}及下级的节点（共 ${all.length} 个）。`)));
   if (!scoped.length) { box.append(empty('没有登记的节点。')); return; }
-  const heads = ['节点', '地区', '层级', '最近联系', '待同步', '状态'];
+  const heads = ['节点', '地区', '层级', '软件版本', '最近联系', '待同步', '状态'];
   box.append(h('div.table-wrap.scroll', h('table.data.nodes-table', table(heads, scoped.map((x) => h('tr.node-row', {
     'data-node': x.node_id || '', class: x.retired && 'retired',
   }, cells(heads, [
     h('span.mono', x.node_id || ''),
     x.region_name || regionName(x.region || ''),
     TIER[x.tier] || x.tier || '',
+    x.software ? `${x.software}（协议 ${x.protocol ?? '—'}）` : '—',
     fmtTime(x.last_seen) || '从未',
     x.pending == null ? '—' : n0(x.pending),
     [h('span.freshness', { 'data-freshness': x.freshness || '' },

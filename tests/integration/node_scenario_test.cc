@@ -241,6 +241,8 @@ TEST_F(CityFixture, TheHubCountsWhatArrivesAndExportsCsv) {
     // The village syncs with the township only; the township reports when it heard from it.
     EXPECT_EQ(n["freshness"], "green") << n.dump();
     EXPECT_GT(n["last_seen"].get<int64_t>(), 0) << n.dump();
+    EXPECT_EQ(n["software"], "0.1.0") << n.dump();
+    EXPECT_EQ(n["protocol"], 1) << n.dump();
   }
   // CSV: a byte-order mark, a header, one row per child region.
   auto csv = hub.raw().Get("/api/stats/children?region=210900000000&format=csv" + period,
