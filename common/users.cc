@@ -52,6 +52,13 @@ Result<std::string> UserBook::Login(const std::string& name, const std::string& 
   std::string stored, role_name;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->NowMillis();
+    auto f = failures_.find(name);
+    if (f != failures_.end() && f->second.locked_until_ms > now) {
+      int64_t minutes = (f->second.locked_until_ms - now + 59999) / 60000;
+      return ResourceExhausted("too many failed sign-ins for this user; try again in " + std::to_string(minutes) +
+                               " minutes");
+    }
     DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT password, role FROM users WHERE name = ?"));
     q->Bind(1, name);
     DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
@@ -67,12 +74,21 @@ Result<std::string> UserBook::Login(const std::string& name, const std::string& 
     return h.ok() ? *h : std::string();
   }();
   bool ok = CheckPassword(password, stored.empty() ? kDummy : stored) && !stored.empty();
-  if (!ok) return denied;
+  if (!ok) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->NowMillis();
+    Failures& f = failures_[name.substr(0, 64)];
+    if (now - f.first_ms > kLockoutMs) f = Failures{0, now, 0};
+    if (++f.count >= kMaxFailures) f = Failures{0, now, now + kLockoutMs};
+    if (failures_.size() > 100000) failures_.clear();  // bounded memory under a flood of names
+    return denied;
+  }
   auto role = ParseRole(role_name);
   if (!role.ok()) return denied;
   DAIBAN_ASSIGN_OR_RETURN(std::string token, RandomHex(32));
   std::lock_guard<std::mutex> lock(mu_);
   int64_t now = clock_->NowMillis();
+  failures_.erase(name);
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     it = it->second.expires_ms <= now ? sessions_.erase(it) : std::next(it);
   }

@@ -37,7 +37,12 @@ class UserBook {
   Result<std::vector<User>> List();
 
   // Checks the password and opens a session. kPermissionDenied "wrong user name or
-  // password" for both an unknown name and a wrong password.
+  // password" for both an unknown name and a wrong password. After kMaxFailures wrong
+  // tries for one name within kLockoutMs, that name is locked for kLockoutMs (even with the
+  // right password): kResourceExhausted "too many failed sign-ins for this user; try again
+  // in N minutes". The lock is per name, in memory.
+  static constexpr int kMaxFailures = 5;
+  static constexpr int64_t kLockoutMs = 15 * 60 * 1000;
   Result<std::string> Login(const std::string& name, const std::string& password);
   void Logout(const std::string& token);
   // A session for the local command line (DATA/cli.token, readable only by the node's OS
@@ -59,6 +64,12 @@ class UserBook {
   const Clock* clock_;
   int64_t session_ms_;
   std::map<std::string, Live> sessions_;
+  struct Failures {
+    int count = 0;
+    int64_t first_ms = 0;   // start of the counting window
+    int64_t locked_until_ms = 0;
+  };
+  std::map<std::string, Failures> failures_;  // by user name
 };
 
 }  // namespace daiban::common

@@ -215,7 +215,10 @@ void NodeServer::InstallRoutes() {
     if (!body.ok()) return SendError(res, body.status());
     std::string name = body->value("user", ""), password = body->value("password", "");
     auto token = users_->Login(name, password);
-    if (!token.ok()) return SendError(res, token.status(), 401);
+    if (!token.ok()) {
+      bool locked = token.status().code() == StatusCode::kResourceExhausted;
+      return SendError(res, token.status(), locked ? 429 : 401);
+    }
     auto user = users_->Session(*token);
     res.set_header("Set-Cookie", "daiban_session=" + *token + "; Path=/; HttpOnly; SameSite=Strict");
     SendJson(res, {{"token", *token},

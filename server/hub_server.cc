@@ -283,7 +283,10 @@ void HubServer::InstallRoutes() {
     auto body = common::ParseJson(req.body.size() > 65536 ? std::string() : req.body);
     if (!body.ok() || !body->is_object()) return send_error(res, common::InvalidArgument("the request must be a JSON object"));
     auto token = users_->Login(body->value("user", ""), body->value("password", ""));
-    if (!token.ok()) return send_error(res, token.status(), 401);
+    if (!token.ok()) {
+      bool locked = token.status().code() == common::StatusCode::kResourceExhausted;
+      return send_error(res, token.status(), locked ? 429 : 401);
+    }
     auto user = users_->Session(*token);
     res.set_header("Set-Cookie", "daiban_session=" + *token + "; Path=/; HttpOnly; SameSite=Strict");
     res.set_content(common::Json{{"token", *token}, {"user", user->name}, {"role", common::RoleName(user->role)},

@@ -70,6 +70,30 @@ TEST(OptionsTest, ValidationSaysWhatIsWrong) {
   EXPECT_EQ(DefaultNodeId(common::Tier::kTownship, "210921100000"), "t210921100");
 }
 
+TEST(UsersTest, RepeatedFailuresLockTheNameForAWhile) {
+  common::FakeClock clock(1737705600000);
+  auto book = UserBook::Open(":memory:", &clock, 1);
+  ASSERT_TRUE(book.ok());
+  ASSERT_TRUE((*book)->Add("clerk1", common::Role::kClerk, "long-enough", false).ok());
+  ASSERT_TRUE((*book)->Add("clerk2", common::Role::kClerk, "long-enough", false).ok());
+  for (int i = 0; i < UserBook::kMaxFailures; ++i) {
+    EXPECT_EQ((*book)->Login("clerk1", "guess" + std::to_string(i)).status().code(), StatusCode::kPermissionDenied);
+  }
+  // Locked now, even with the right password; another user is not affected.
+  auto locked = (*book)->Login("clerk1", "long-enough");
+  ASSERT_FALSE(locked.ok());
+  EXPECT_EQ(locked.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(locked.status().message().find("try again in 15 minutes"), std::string::npos) << locked.status().message();
+  EXPECT_TRUE((*book)->Login("clerk2", "long-enough").ok());
+  clock.Advance(UserBook::kLockoutMs);
+  EXPECT_TRUE((*book)->Login("clerk1", "long-enough").ok());
+  // Fewer failures than the limit, then a success, start the count again.
+  for (int i = 0; i < UserBook::kMaxFailures - 1; ++i) (void)(*book)->Login("clerk1", "wrong-one");
+  EXPECT_TRUE((*book)->Login("clerk1", "long-enough").ok());
+  EXPECT_EQ((*book)->Login("clerk1", "wrong-one").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE((*book)->Login("clerk1", "long-enough").ok());
+}
+
 TEST(UsersTest, LoginSessionsAndUniformRefusal) {
   common::FakeClock clock(1737705600000);
   auto book = UserBook::Open(":memory:", &clock, 1);
