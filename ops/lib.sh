@@ -3,7 +3,8 @@
 
 DAIBAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Debian/Ubuntu packages the build and the tests need. Nothing else is downloaded.
+# Debian/Ubuntu packages the build and the tests need. Besides these, only the browser
+# tests fetch playwright-core from the npm registry (tests/browser/run.sh, npm ci).
 DAIBAN_APT_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libsqlite3-dev sqlite3 libssl-dev openssl zlib1g-dev libbrotli-dev
