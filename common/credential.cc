@@ -275,4 +275,15 @@ Result<std::string> RandomHex(size_t bytes) {
   return out;
 }
 
+Result<NodeCredential> AuthenticateNode(const VerifyKey& key, std::string_view authorization,
+                                        std::string_view claimed_node_id) {
+  if (authorization.rfind("Bearer ", 0) != 0) return PermissionDenied("no credential: enrol this node at the hub");
+  auto cred = VerifyCredential(key, authorization.substr(7));
+  if (!cred.ok()) return PermissionDenied(cred.status().message());
+  if (claimed_node_id != cred->node_id) {
+    return PermissionDenied("the credential belongs to another node than X-Daiban-Node");
+  }
+  return cred;
+}
+
 }  // namespace daiban::common

@@ -121,6 +121,13 @@ Result<std::string> IssueCredential(const SigningKey& key, const NodeCredential&
 // Expiry and revocation (by serial) are the caller's policy, not checked here.
 Result<NodeCredential> VerifyCredential(const VerifyKey& key, std::string_view token);
 
+// Authenticates a node's sync request from its headers: "Authorization: Bearer <token>"
+// and the node id it claims (X-Daiban-Node). kPermissionDenied "no credential: enrol this
+// node at the hub", the VerifyCredential error, or "the credential belongs to another node
+// than X-Daiban-Node". The caller's identity is the returned credential, never the header.
+Result<NodeCredential> AuthenticateNode(const VerifyKey& key, std::string_view authorization,
+                                        std::string_view claimed_node_id);
+
 // RFC 4648 §5 base64url without '=' padding.
 std::string Base64UrlEncode(std::string_view bytes);
 // Strict inverse of Base64UrlEncode: rejects padding, characters outside [A-Za-z0-9_-],

@@ -2,7 +2,6 @@
 
 #include <httplib.h>
 
-#include <filesystem>
 
 #include "common/api.h"
 #include "node/files.h"
@@ -47,20 +46,6 @@ common::Result<Json> ParseBody(const httplib::Request& req) {
 }
 
 }  // namespace
-
-common::Result<MasterData> LoadMasterData(const std::string& dir, const std::string& region) {
-  MasterData m;
-  DAIBAN_ASSIGN_OR_RETURN(m.catalog, common::Catalog::LoadCsv(dir + "/catalog/items.csv"));
-  std::string calendar;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir + "/calendar", ec)) {
-    if (e.path().extension() == ".csv" && (calendar.empty() || e.path().string() < calendar)) calendar = e.path().string();
-  }
-  if (calendar.empty()) return common::NotFound("no holiday calendar (*.csv) in " + dir + "/calendar");
-  DAIBAN_ASSIGN_OR_RETURN(m.calendar, common::WorkCalendar::LoadCsv(calendar));
-  DAIBAN_ASSIGN_OR_RETURN(m.regions, common::RegionTree::LoadDir(dir + "/regions", region.substr(0, 4)));
-  return m;
-}
 
 common::Result<std::unique_ptr<NodeServer>> NodeServer::Open(const NodeOptions& options) {
   std::unique_ptr<NodeServer> n(new NodeServer());
@@ -163,13 +148,8 @@ void NodeServer::HandleSync(const httplib::Request& req, httplib::Response& res)
   if (!hub_key_.valid()) {
     return refuse(common::FailedPrecondition("this node has no hub key (hub_key.pem) to check its children's credentials"));
   }
-  std::string auth = req.get_header_value("Authorization");
-  if (auth.rfind("Bearer ", 0) != 0) return refuse(common::PermissionDenied("no credential: enrol this node at the hub"));
-  auto cred = common::VerifyCredential(hub_key_, std::string_view(auth).substr(7));
-  if (!cred.ok()) return refuse(common::PermissionDenied(cred.status().message()));
-  if (req.get_header_value(kNodeHeader) != cred->node_id) {
-    return refuse(common::PermissionDenied(std::string("the credential belongs to another node than ") + kNodeHeader));
-  }
+  auto cred = common::AuthenticateNode(hub_key_, req.get_header_value("Authorization"), req.get_header_value(kNodeHeader));
+  if (!cred.ok()) return refuse(cred.status());
   sync::PeerIdentity peer{cred->node_id, cred->region, cred->tier};
   bool grew = false;
   sync::HandleResult r;

@@ -11,6 +11,7 @@
 #include "common/calendar.h"
 #include "common/catalog.h"
 #include "common/credential.h"
+#include "common/master_data.h"
 #include "common/region.h"
 #include "node/desk.h"
 #include "node/options.h"
@@ -27,15 +28,8 @@ struct Response;
 
 namespace daiban::node {
 
-// The master data a node works with, from DATA/master/ (copied there by init).
-struct MasterData {
-  common::Catalog catalog;
-  common::WorkCalendar calendar;
-  common::RegionTree regions;
-};
-// Loads DIR/catalog/items.csv, the first DIR/calendar/*.csv and the city's tree from
-// DIR/regions (root: the first 4 digits of `region`).
-common::Result<MasterData> LoadMasterData(const std::string& dir, const std::string& region);
+using common::LoadMasterData;
+using common::MasterData;
 
 class NodeServer {
  public:

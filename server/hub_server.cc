@@ -2,11 +2,11 @@
 
 #include <httplib.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/api.h"
+#include "common/master_data.h"
 #include "common/region.h"
 #include "server/web_assets.h"
 #include "sync/protocol.h"
@@ -121,15 +121,10 @@ common::Result<std::unique_ptr<HubServer>> HubServer::Open(const HubOptions& opt
   }
   // Master data, copied into DATA/master by init.
   std::string master = options.data_dir + "/master";
-  DAIBAN_ASSIGN_OR_RETURN(h->catalog_, common::Catalog::LoadCsv(master + "/catalog/items.csv"));
-  std::string calendar;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(master + "/calendar", ec)) {
-    if (e.path().extension() == ".csv" && (calendar.empty() || e.path().string() < calendar)) calendar = e.path().string();
-  }
-  if (calendar.empty()) return common::NotFound("no holiday calendar (*.csv) in " + master + "/calendar");
-  DAIBAN_ASSIGN_OR_RETURN(h->calendar_, common::WorkCalendar::LoadCsv(calendar));
-  DAIBAN_ASSIGN_OR_RETURN(h->regions_, common::RegionTree::LoadDir(master + "/regions", options.region.substr(0, 4)));
+  DAIBAN_ASSIGN_OR_RETURN(common::MasterData data, common::LoadMasterData(master, options.region));
+  h->catalog_ = std::move(data.catalog);
+  h->calendar_ = std::move(data.calendar);
+  h->regions_ = std::move(data.regions);
   sync::StoreOptions so;
   so.path = options.data_dir + "/hub.db";
   so.node_id = options.node_id;
@@ -366,13 +361,8 @@ void HubServer::InstallRoutes() {
       res.status = common::HttpStatusFor(st.code());
       res.set_content(sync::ErrorFrame(st), "application/octet-stream");
     };
-    std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) != 0) return refuse(common::PermissionDenied("no credential: enrol this node at the hub"));
-    auto cred = common::VerifyCredential(key_, std::string_view(auth).substr(7));
-    if (!cred.ok()) return refuse(common::PermissionDenied(cred.status().message()));
-    if (req.get_header_value("X-Daiban-Node") != cred->node_id) {
-      return refuse(common::PermissionDenied("the credential belongs to another node than X-Daiban-Node"));
-    }
+    auto cred = common::AuthenticateNode(key_, req.get_header_value("Authorization"), req.get_header_value("X-Daiban-Node"));
+    if (!cred.ok()) return refuse(cred.status());
     std::lock_guard<std::mutex> lock(mu_);
     if (Status st = registry_->Check(*cred); !st.ok()) return refuse(st);
     sync::HandleResult r = service_->Handle({cred->node_id, cred->region, cred->tier}, req.body);
