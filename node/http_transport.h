@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/tls.h"
 #include "sync/transport.h"
 
 namespace daiban::node {
@@ -17,9 +18,13 @@ inline constexpr const char* kSyncPath = "/sync";
 
 class HttpTransport : public sync::Transport {
  public:
-  // `lock` (may be null) is held by the caller and released during each exchange.
-  HttpTransport(std::string url, std::string node_id, std::string credential, std::unique_lock<std::mutex>* lock)
-      : url_(std::move(url)), node_id_(std::move(node_id)), credential_(std::move(credential)), lock_(lock) {}
+  // `lock` (may be null) is held by the caller and released during each exchange. An
+  // https:// url uses `tls` (this node's certificate and the city CA); an http:// url
+  // (insecure_plain_sync) sends `credential` as a bearer token.
+  HttpTransport(std::string url, std::string node_id, std::string credential, std::unique_lock<std::mutex>* lock,
+                common::TlsFiles tls = {})
+      : url_(std::move(url)), node_id_(std::move(node_id)), credential_(std::move(credential)), lock_(lock),
+        tls_(std::move(tls)) {}
 
   // kUnavailable "cannot reach URL: <why>" when the link is down or cut; a refused request
   // (4xx/5xx) returns the reply frame, which carries the error for the replicator.
@@ -33,6 +38,7 @@ class HttpTransport : public sync::Transport {
   std::string node_id_;
   std::string credential_;
   std::unique_lock<std::mutex>* lock_;
+  common::TlsFiles tls_;
   int64_t bytes_sent_ = 0;
   int64_t bytes_received_ = 0;
 };

@@ -1,7 +1,12 @@
 // daiban-node: the field node at a village proxy point, township or county centre.
+#include <csignal>
+
 #include "node/node_app.h"
 
 int main(int argc, char** argv) {
+  // A peer that drops a TLS connection (e.g. refusing our certificate) must be an error
+  // on that request, not a SIGPIPE that kills the process.
+  std::signal(SIGPIPE, SIG_IGN);
   daiban::node::NodeApp app;
   return app.Run(argc, argv);
 }

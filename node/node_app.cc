@@ -12,6 +12,8 @@
 #include "common/case_machine.h"
 #include "common/flags.h"
 #include "common/personal_id.h"
+#include "common/date.h"
+#include "node/enrol.h"
 #include "node/files.h"
 #include "node/node_server.h"
 #include "node/options.h"
@@ -25,8 +27,9 @@ constexpr const char* kUsage = R"(daiban-node — the field node at a village pr
 Usage: daiban-node <command> [options]
 
 Commands:
-  init --data DIR --region CODE --tier village|township|county [--parent-url URL --parent-id ID]
-       [--credential TOKEN] [--hub-key FILE] [--config DIR] [--listen HOST:PORT]
+  init --data DIR --region CODE --tier village|township|county --enrol-code CODE
+       --hub-url https://HUB:PORT --ca CA.crt [--parent-url https://... --parent-id ID]
+       [--sync-listen HOST:PORT] [--config DIR] [--listen HOST:PORT]
                                 set up a node in DIR: its configuration (DIR/node.conf), its
                                 store, and a copy of the master data from DIR (default config/)
   serve --data DIR              run the node: web pages and API for agents and clerks, sync
@@ -124,18 +127,41 @@ common::Status CopyMasterData(const std::string& from, const std::string& to) {
 int Init(const common::Flags& flags) {
   if (flags.Has("help")) {
     std::cout << "Usage: daiban-node init --data DIR --region CODE --tier village|township|county\n"
-                 "         [--node-id ID] [--listen HOST:PORT] [--parent-url URL --parent-id ID]\n"
-                 "         [--fallback-url URL --fallback-id ID] [--credential TOKEN] [--hub-key FILE]\n"
-                 "         [--config DIR]\n\n"
+                 "         --enrol-code CODE --hub-url https://HUB:PORT --ca CA.crt\n"
+                 "         [--node-id ID] [--listen HOST:PORT] [--sync-listen HOST:PORT] [--hosts H1,H2]\n"
+                 "         [--parent-url https://... --parent-id ID] [--fallback-url URL --fallback-id ID]\n"
+                 "         [--config DIR]\n"
+                 "   or, for local tests only: --insecure-plain-sync --credential TOKEN --hub-key FILE\n\n"
                  "Sets up a node in DIR: DIR/node.conf (every setting, see config/node-*.conf), the\n"
                  "event store, the user list, and a copy of the master data (catalog, calendar,\n"
-                 "region tree) from --config (default: config). The credential and the hub key come\n"
-                 "from the city hub's enrolment (daiban-hub enrol).\n";
+                 "region tree) from --config (default: config). Enrolment: the node makes its own key,\n"
+                 "sends a certificate request with the one-time code from `daiban-hub enrol` to the\n"
+                 "hub (checked against the city CA, --ca) and stores DIR/tls/node.key, node.crt, ca.crt.\n"
+                 "A township or county serves its children's sync on --sync-listen (HTTPS); --hosts are\n"
+                 "the names children dial (default: the --sync-listen host).\n";
     return 0;
   }
   NodeOptions o;
-  if (auto s = ApplyFlags(flags, {"help", "hub-key", "config"}, &o); !s.ok()) return Fail(s);
+  if (auto s = ApplyFlags(flags, {"help", "hub-key", "config", "enrol-code", "hub-url", "ca", "hosts",
+                                  "insecure-plain-sync"},
+                          &o);
+      !s.ok()) {
+    return Fail(s);
+  }
+  o.insecure_plain_sync = flags.Has("insecure-plain-sync");
   if (o.node_id.empty()) o.node_id = DefaultNodeId(o.tier, o.region);
+  if (!o.insecure_plain_sync) {
+    for (const char* f : {"enrol-code", "hub-url", "ca"}) {
+      if (!flags.Has(f)) {
+        return Fail(common::InvalidArgument(std::string("--") + f + ": required (enrolment with the hub: daiban-hub enrol "
+                                            "gives the code; --insecure-plain-sync is for local tests only)"));
+      }
+    }
+    if (o.tier != common::Tier::kVillage && o.sync_listen.empty()) {
+      return Fail(common::InvalidArgument("--sync-listen: a " + std::string(common::TierName(o.tier)) +
+                                          " serves its children's sync on HOST:PORT (HTTPS)"));
+    }
+  }
   if (auto s = ValidateOptions(o); !s.ok()) return Fail(s);
   if (fs::exists(fs::path(o.data_dir) / "node.conf")) {
     return Fail(common::AlreadyExists("a node is already set up in " + o.data_dir + " (node.conf exists)"));
@@ -156,6 +182,30 @@ int Init(const common::Flags& flags) {
     auto key = common::VerifyKey::FromPublicPem(*pem);
     if (!key.ok()) return Fail(key.status().WithContext("--hub-key"));
     if (auto s = WriteFileAtomic(o.data_dir + "/hub_key.pem", *pem); !s.ok()) return Fail(s);
+  }
+  if (!o.insecure_plain_sync) {
+    std::vector<std::string> hosts;
+    std::string list = flags.Get("hosts");
+    if (list.empty() && !o.sync_listen.empty()) {
+      std::string h = o.sync_listen.substr(0, o.sync_listen.rfind(':'));
+      if (h != "0.0.0.0" && h != "::" && !h.empty()) list = h;
+    }
+    for (size_t start = 0; start < list.size();) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      if (comma > start) hosts.push_back(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+    auto cert = EnrolWithHub(flags.Get("hub-url"), flags.Get("ca"), flags.Get("enrol-code"), o.node_id, hosts,
+                             NodeTlsFiles(o));
+    if (!cert.ok()) return Fail(cert.status());
+    if (cert->identity.region != o.region || cert->identity.tier != o.tier) {
+      return Fail(common::InvalidArgument("--region/--tier: the hub enrolled " + o.node_id + " as " +
+                                          std::string(common::TierName(cert->identity.tier)) + " " +
+                                          cert->identity.region + "; run init again with those"));
+    }
+    std::cout << "enrolled: certificate for " << o.node_id << " valid until "
+              << common::DateFromUnixMillisCst(cert->not_after_s * 1000).ToString() << " (renewed automatically)\n";
   }
   if (auto s = WriteFileAtomic(o.data_dir + "/node.conf", OptionsToConf(o), 0600); !s.ok()) return Fail(s);
   auto server = NodeServer::Open(o);  // creates the store and the user list

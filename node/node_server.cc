@@ -3,7 +3,11 @@
 #include <httplib.h>
 
 
+#include <cstdio>
+#include <thread>
+
 #include "common/api.h"
+#include "common/tls.h"
 #include "node/files.h"
 #include "node/http_transport.h"
 #include "node/web_assets.h"
@@ -140,28 +144,61 @@ common::Result<Json> NodeServer::StatusJson() {
               {"sync", sync_loop_->StatusJson()}};
 }
 
-void NodeServer::HandleSync(const httplib::Request& req, httplib::Response& res) {
-  auto refuse = [&](const Status& s) {
-    res.status = HttpStatusFor(s.code());
-    res.set_content(sync::ErrorFrame(s), "application/octet-stream");
-  };
-  if (!hub_key_.valid()) {
-    return refuse(common::FailedPrecondition("this node has no hub key (hub_key.pem) to check its children's credentials"));
-  }
-  auto cred = common::AuthenticateNode(hub_key_, req.get_header_value("Authorization"), req.get_header_value(kNodeHeader));
-  if (!cred.ok()) return refuse(cred.status());
-  sync::PeerIdentity peer{cred->node_id, cred->region, cred->tier};
+namespace {
+void RefuseSync(httplib::Response& res, const Status& s) {
+  res.status = HttpStatusFor(s.code());
+  res.set_content(sync::ErrorFrame(s), "application/octet-stream");
+}
+}  // namespace
+
+void NodeServer::HandleSync(const common::NodeCredential& who, const std::string& body, httplib::Response& res) {
+  sync::PeerIdentity peer{who.node_id, who.region, who.tier};
   bool grew = false;
   sync::HandleResult r;
   {
     std::lock_guard<std::mutex> lock(store_mu_);
     int64_t before = replica_->store()->LastSeq();
-    r = service_->Handle(peer, req.body);
+    r = service_->Handle(peer, body);
     grew = replica_->store()->LastSeq() != before;
   }
   if (grew) sync_loop_->Trigger();  // relay the child's events upward at once
   res.status = HttpStatusFor(r.code);
   res.set_content(r.frame, "application/octet-stream");
+}
+
+void NodeServer::InstallSyncRoutes(httplib::Server& s) {
+  s.set_payload_max_length(sync::kMaxFrameBytes + 1024);
+  s.Post(kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
+    auto peer = common::ClientCertOf(req);
+    if (!peer.ok()) return RefuseSync(res, peer.status());
+    HandleSync(peer->identity, req.body, res);
+  });
+  // A child's certificate renewal, relayed toward the hub (which alone signs, after
+  // checking the child's proof of its current key). Only for nodes in this subtree.
+  s.Post("/renew", [this](const httplib::Request& req, httplib::Response& res) {
+    auto peer = common::ClientCertOf(req);
+    if (!peer.ok()) return SendError(res, peer.status());
+    auto body = ParseBody(req);
+    if (!body.ok()) return SendError(res, body.status());
+    auto info = common::ReadNodeCert(body->value("cert", ""));
+    if (!info.ok()) return SendError(res, info.status());
+    std::string prefix(common::RegionCode::Parse(peer->identity.region)->Prefix());
+    if (info->identity.region.rfind(prefix, 0) != 0 || info->identity.tier >= options_.tier) {
+      return SendError(res, common::PermissionDenied("renewal: " + info->identity.node_id + " is not in the subtree of " +
+                                                     peer->identity.node_id));
+    }
+    if (options_.parent_url.rfind("https://", 0) != 0) {
+      return SendError(res, common::FailedPrecondition("renewal: this node has no HTTPS parent to relay to"));
+    }
+    auto client = common::MakeTlsClient(options_.parent_url, NodeTlsFiles(options_));
+    client->set_connection_timeout(10, 0);
+    auto up = client->Post("/renew", req.body, "application/json");
+    if (!up) {
+      return SendError(res, common::Unavailable("renewal: the parent cannot be reached now; try again later"));
+    }
+    res.status = up->status;
+    res.set_content(up->body, "application/json; charset=utf-8");
+  });
 }
 
 void NodeServer::InstallRoutes() {
@@ -275,7 +312,19 @@ void NodeServer::InstallRoutes() {
     if (!html.ok()) return SendError(res, html.status());
     res.set_content(*html, "text/html; charset=utf-8");
   });
-  s.Post(kSyncPath, [this](const httplib::Request& req, httplib::Response& res) { HandleSync(req, res); });
+  if (options_.insecure_plain_sync) {
+    // Plain HTTP with bearer credentials: only for local tests (node.conf insecure_plain_sync).
+    s.Post(kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
+      if (!hub_key_.valid()) {
+        return RefuseSync(res, common::FailedPrecondition(
+                                   "this node has no hub key (hub_key.pem) to check its children's credentials"));
+      }
+      auto cred = common::AuthenticateNode(hub_key_, req.get_header_value("Authorization"),
+                                           req.get_header_value(kNodeHeader));
+      if (!cred.ok()) return RefuseSync(res, cred.status());
+      HandleSync(*cred, req.body, res);
+    });
+  }
 
   // The web pages, built into the binary.
   s.Get(R"(/(|index\.html|app\.js|app\.css))", [](const httplib::Request& req, httplib::Response& res) {
@@ -289,18 +338,47 @@ void NodeServer::InstallRoutes() {
   });
 }
 
+namespace {
+bool SplitHostPort(const std::string& hp, std::string* host, int* port) {
+  size_t colon = hp.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = hp.substr(0, colon);
+  *port = std::atoi(hp.c_str() + colon + 1);
+  return *port > 0;
+}
+}  // namespace
+
 Status NodeServer::Serve() {
   http_ = std::make_unique<httplib::Server>();
   InstallRoutes();
-  size_t colon = options_.listen.rfind(':');
-  std::string host = options_.listen.substr(0, colon);
-  int port = std::atoi(options_.listen.c_str() + colon + 1);
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(options_.listen, &host, &port)) return common::InvalidArgument("listen: expected host:port");
   if (!http_->bind_to_port(host.c_str(), port)) {
     return common::Unavailable("cannot listen on " + options_.listen + " (in use, or not this machine's address)");
+  }
+  if (options_.insecure_plain_sync) {
+    std::fprintf(stderr, "WARNING: insecure_plain_sync = yes: sync runs over PLAIN HTTP with bearer credentials. "
+                 "Local tests only; never on a network.\n");
+  }
+  std::thread sync_thread;
+  if (!options_.sync_listen.empty()) {
+    // Children sync here, each with the certificate the hub issued it.
+    auto server = common::MakeTlsServer(NodeTlsFiles(options_), /*require_client_cert=*/true, nullptr);
+    if (!server.ok()) return server.status();
+    sync_http_ = std::move(server).value();
+    InstallSyncRoutes(*sync_http_);
+    if (!SplitHostPort(options_.sync_listen, &host, &port)) return common::InvalidArgument("sync_listen: expected host:port");
+    if (!sync_http_->bind_to_port(host.c_str(), port)) {
+      return common::Unavailable("cannot listen on " + options_.sync_listen + " (in use, or not this machine's address)");
+    }
+    sync_thread = std::thread([this] { sync_http_->listen_after_bind(); });
   }
   sync_loop_->Start();
   bool ok = http_->listen_after_bind();
   sync_loop_->Stop();
+  if (sync_http_) sync_http_->stop();
+  if (sync_thread.joinable()) sync_thread.join();
   return ok ? Status::Ok() : common::Unavailable("the web server stopped unexpectedly");
 }
 

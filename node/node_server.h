@@ -1,6 +1,6 @@
 // A running field node: its replica, master data, users, the service desk, the sync loop
 // toward its parent, and the HTTP server for people (web pages, /api/) and for its
-// children (/sync). `daiban-node serve` builds one and calls Serve().
+// children (/sync over mutual TLS on sync_listen). `daiban-node serve` builds one and calls Serve().
 #ifndef DAIBAN_NODE_NODE_SERVER_H_
 #define DAIBAN_NODE_NODE_SERVER_H_
 
@@ -55,7 +55,10 @@ class NodeServer {
  private:
   NodeServer() = default;
   void InstallRoutes();
-  void HandleSync(const httplib::Request& req, httplib::Response& res);
+  // /sync and /renew on the mutual-TLS listener for children.
+  void InstallSyncRoutes(httplib::Server& s);
+  // Applies one sync request from an authenticated child.
+  void HandleSync(const common::NodeCredential& who, const std::string& body, httplib::Response& res);
 
   NodeOptions options_;
   std::mutex store_mu_;  // guards replica_, desk_, service_
@@ -68,6 +71,7 @@ class NodeServer {
   common::VerifyKey hub_key_;
   int64_t catalog_version_ = 0, calendar_version_ = 0;  // published versions in use (0: shipped files)
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<httplib::Server> sync_http_;  // the TLS listener for children (sync_listen)
 };
 
 }  // namespace daiban::node

@@ -42,7 +42,11 @@ common::Status Set(NodeOptions* o, const std::string& key, const std::string& v)
   else if (key == "fallback_url") o->fallback_url = v;
   else if (key == "fallback_id") o->fallback_id = v;
   else if (key == "credential") o->credential = v;
-  else if (key == "sync_interval_s") {
+  else if (key == "sync_listen") o->sync_listen = v;
+  else if (key == "insecure_plain_sync") {
+    if (v != "yes" && v != "no") return common::InvalidArgument("insecure_plain_sync: yes or no");
+    o->insecure_plain_sync = v == "yes";
+  } else if (key == "sync_interval_s") {
     DAIBAN_ASSIGN_OR_RETURN(o->sync_interval_s, ParseSeconds(key, v, 1, 86400));
   } else if (key == "backoff_max_s") {
     DAIBAN_ASSIGN_OR_RETURN(o->backoff_max_s, ParseSeconds(key, v, 1, 86400));
@@ -55,6 +59,10 @@ common::Status Set(NodeOptions* o, const std::string& key, const std::string& v)
 }
 
 }  // namespace
+
+common::TlsFiles NodeTlsFiles(const NodeOptions& o) {
+  return {o.data_dir + "/tls/node.crt", o.data_dir + "/tls/node.key", o.data_dir + "/tls/ca.crt"};
+}
 
 std::string DefaultNodeId(common::Tier tier, const std::string& region) {
   auto code = common::RegionCode::Parse(region);
@@ -74,6 +82,8 @@ std::string OptionsToConf(const NodeOptions& o) {
     << "parent_id = " << o.parent_id << "\n"
     << "fallback_url = " << o.fallback_url << "\n"
     << "fallback_id = " << o.fallback_id << "\n"
+    << "sync_listen = " << o.sync_listen << "\n"
+    << "insecure_plain_sync = " << (o.insecure_plain_sync ? "yes" : "no") << "\n"
     << "credential = " << o.credential << "\n"
     << "sync_interval_s = " << o.sync_interval_s << "\n"
     << "backoff_max_s = " << o.backoff_max_s << "\n"
@@ -104,7 +114,7 @@ common::Result<NodeOptions> OptionsFromConf(std::string_view text, std::string_v
 common::Status ApplyFlags(const common::Flags& flags, std::initializer_list<std::string_view> extra, NodeOptions* o) {
   static const char* const kKeys[] = {"data", "data_dir", "node_id", "region", "tier", "listen", "parent_url",
                                       "parent_id", "fallback_url", "fallback_id", "credential", "sync_interval_s",
-                                      "backoff_max_s", "session_hours"};
+                                      "backoff_max_s", "session_hours", "sync_listen"};
   std::map<std::string, std::string> given;
   for (const char* k : kKeys) {
     std::string dashed = k;
@@ -161,8 +171,19 @@ common::Status ValidateOptions(const NodeOptions& o) {
     return common::InvalidArgument("fallback_url and fallback_id: give both or neither");
   }
   for (const std::string* u : {&o.parent_url, &o.fallback_url}) {
-    if (!u->empty() && u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
+    if (u->empty()) continue;
+    if (!o.insecure_plain_sync && u->rfind("https://", 0) != 0) {
+      return common::InvalidArgument("parent_url: must start with https:// (sync is HTTPS only; plain http:// "
+                                     "needs insecure_plain_sync = yes, for local tests)");
+    }
+    if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
       return common::InvalidArgument("parent_url: must start with http:// or https://");
+    }
+  }
+  if (!o.sync_listen.empty()) {
+    size_t c = o.sync_listen.rfind(':');
+    if (c == std::string::npos || c == 0 || c + 1 == o.sync_listen.size()) {
+      return common::InvalidArgument("sync_listen: expected host:port, e.g. 0.0.0.0:8721");
     }
   }
   size_t colon = o.listen.rfind(':');

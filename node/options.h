@@ -9,6 +9,7 @@
 #include "common/flags.h"
 #include "common/status.h"
 #include "common/tier.h"
+#include "common/tls.h"
 
 namespace daiban::node {
 
@@ -17,12 +18,16 @@ struct NodeOptions {
   std::string node_id;                          // e.g. "v210921100202" (default: tier letter + region prefix)
   std::string region;                           // 12-digit region code (required)
   common::Tier tier = common::Tier::kVillage;   // village | township | county
-  std::string listen = "127.0.0.1:8710";        // host:port of the web pages, API and /sync (default)
-  std::string parent_url;                       // e.g. "http://127.0.0.1:8720" ("" = no parent)
+  std::string listen = "127.0.0.1:8710";        // host:port of the web pages and API (default)
+  std::string sync_listen;                      // host:port of the HTTPS (mutual TLS) listener where
+                                                // children sync ("" = none: a village)
+  bool insecure_plain_sync = false;             // sync over plain HTTP with bearer credentials, /sync on
+                                                // `listen` (local tests only; logged loudly)
+  std::string parent_url;                       // e.g. "https://127.0.0.1:8721" ("" = no parent)
   std::string parent_id;                        // the parent's node id, e.g. "t210921100"
   std::string fallback_url;                     // grandparent to sync with while the parent is down ("" = none)
   std::string fallback_id;                      // its node id
-  std::string credential;                       // this node's credential from the hub's enrolment
+  std::string credential;                       // bearer credential (insecure_plain_sync only)
   int sync_interval_s = 30;                     // sync this often while all is well (default 30)
   int backoff_max_s = 300;                      // longest wait between tries while the parent is down (default 300)
   int session_hours = 12;                       // signed-in sessions last this long (default 12)
@@ -47,6 +52,9 @@ common::Status ValidateOptions(const NodeOptions& o);
 // Loads DATA/node.conf and applies flags. kNotFound "no node here: run daiban-node init".
 common::Result<NodeOptions> LoadOptions(const std::string& data_dir, const common::Flags& flags,
                                         std::initializer_list<std::string_view> extra);
+
+// This node's certificate, key and the city CA: DATA/tls/node.crt, node.key, ca.crt.
+common::TlsFiles NodeTlsFiles(const NodeOptions& o);
 
 // Default node id for a tier and region: "v"/"t"/"c" + the region's significant prefix.
 std::string DefaultNodeId(common::Tier tier, const std::string& region);

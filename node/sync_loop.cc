@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 
+#include "node/enrol.h"
 #include "node/http_transport.h"
 
 namespace daiban::node {
@@ -43,7 +45,7 @@ void SyncLoop::Trigger() {
 
 common::Result<sync::SyncReport> SyncLoop::SyncWith(const std::string& url, const std::string& id) {
   std::unique_lock<std::mutex> store_lock(*store_mu_);
-  HttpTransport transport(url, replica_->node_id(), options_.credential, &store_lock);
+  HttpTransport transport(url, replica_->node_id(), options_.credential, &store_lock, NodeTlsFiles(options_));
   sync::Replicator replicator(replica_);
   if (seen_) replicator.set_seen(seen_);
   replicator.set_progress([this](const sync::SyncProgress& p) {
@@ -69,6 +71,15 @@ common::Result<sync::SyncReport> SyncLoop::SyncOnce() {
     running_ = true;
     done_ = total_ = 0;
     started_s_ = NowSeconds();
+  }
+  if (options_.parent_url.rfind("https://", 0) == 0) {
+    // Renew the certificate over the parent link while a third of its life is left.
+    auto renewed = RenewIfDue(options_.parent_url, NodeTlsFiles(options_), std::time(nullptr));
+    if (!renewed.ok()) {
+      std::fprintf(stderr, "certificate renewal failed (will retry): %s\n", renewed.status().ToString().c_str());
+    } else if (*renewed) {
+      std::fprintf(stderr, "certificate renewed\n");
+    }
   }
   auto r = SyncWith(options_.parent_url, options_.parent_id);
   if (!r.ok() && r.status().code() == common::StatusCode::kUnavailable && !options_.fallback_url.empty()) {

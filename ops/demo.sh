@@ -6,7 +6,10 @@
 # the village. The city keeps running until Ctrl-C so the pages can be tried in a browser.
 #
 #   DAIBAN_DEMO_ONCE=1 ./ops/demo.sh     run the story and stop (no waiting)
-#   DAIBAN_DEMO_PORT=9700 ./ops/demo.sh  ports 9700 (hub), 9710 (township), 9711 (village)
+#   DAIBAN_DEMO_PORT=9700 ./ops/demo.sh  ports 9700/9701 (hub web/sync), 9710/9712 (township
+#                                        web/sync), 9711 (village)
+# Sync runs over HTTPS with mutual TLS: ops/pki.sh makes the city CA and the hub's
+# certificate, and each node enrols with a one-time code from the hub.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$DAIBAN_ROOT"
@@ -27,7 +30,7 @@ daiban_log "a village agent checks a resident's ID number before filing"
 echo
 
 base="${DAIBAN_DEMO_PORT:-8700}"
-hub_port=$base town_port=$((base + 10)) village_port=$((base + 11))
+hub_port=$base hub_sync=$((base + 1)) town_port=$((base + 10)) village_port=$((base + 11)) town_sync=$((base + 12))
 data="$DAIBAN_ROOT/demo-data"
 export DAIBAN_PASSWORD="daiban-demo"
 pids=()
@@ -45,22 +48,30 @@ command -v curl >/dev/null || daiban_apt_install curl
 
 daiban_log "a new city in $data: hub on :$hub_port, township 阜新镇 on :$town_port, village on :$village_port"
 rm -rf "$data" && mkdir -p "$data"
-"$hub" init --data "$data/hub" --region 210900000000 --listen "127.0.0.1:$hub_port" --config config
-town_cred=$("$hub" enrol --data "$data/hub" --region 210921100000 --tier township)
-village_cred=$("$hub" enrol --data "$data/hub" --region 210921100202 --tier village)
-"$node" init --data "$data/town" --region 210921100000 --tier township --listen "127.0.0.1:$town_port" \
-  --parent-url "http://127.0.0.1:$hub_port" --parent-id hub --credential "$town_cred" \
-  --hub-key "$data/hub/hub_key.pub.pem" --config config --sync-interval-s 5
-"$node" init --data "$data/village" --region 210921100202 --tier village --listen "127.0.0.1:$village_port" \
-  --parent-url "http://127.0.0.1:$town_port" --parent-id t210921100 --credential "$village_cred" \
-  --hub-key "$data/hub/hub_key.pub.pem" --config config --sync-interval-s 5
-"$node" user add --data "$data/town" --name clerk1 --role clerk
-"$node" user add --data "$data/village" --name agent1 --role agent
+daiban_log "the city's certificates (ops/pki.sh): a CA and the hub's certificate in $data/pki"
+"$DAIBAN_ROOT/ops/pki.sh" ca "$data/pki"
+"$DAIBAN_ROOT/ops/pki.sh" hub "$data/pki" --region 210900000000 --host 127.0.0.1
+"$hub" init --data "$data/hub" --region 210900000000 --listen "127.0.0.1:$hub_port" \
+  --sync-listen "127.0.0.1:$hub_sync" --pki "$data/pki" --config config
+town_code=$("$hub" enrol --data "$data/hub" --region 210921100000 --tier township 2>/dev/null)
+village_code=$("$hub" enrol --data "$data/hub" --region 210921100202 --tier village 2>/dev/null)
 "$hub" user add --data "$data/hub" --name sup1 --role supervisor
 "$hub" serve --data "$data/hub" >"$data/hub.log" 2>&1 & pids+=($!)
+wait_up "$hub_port"
+daiban_log "the township and the village enrol: each makes its own key, the hub signs its certificate"
+"$node" init --data "$data/town" --region 210921100000 --tier township --listen "127.0.0.1:$town_port" \
+  --sync-listen "127.0.0.1:$town_sync" --parent-url "https://127.0.0.1:$hub_sync" --parent-id hub \
+  --enrol-code "$town_code" --hub-url "https://127.0.0.1:$hub_sync" --ca "$data/pki/ca.crt" \
+  --config config --sync-interval-s 5
+"$node" init --data "$data/village" --region 210921100202 --tier village --listen "127.0.0.1:$village_port" \
+  --parent-url "https://127.0.0.1:$town_sync" --parent-id t210921100 \
+  --enrol-code "$village_code" --hub-url "https://127.0.0.1:$hub_sync" --ca "$data/pki/ca.crt" \
+  --config config --sync-interval-s 5
+"$node" user add --data "$data/town" --name clerk1 --role clerk
+"$node" user add --data "$data/village" --name agent1 --role agent
 "$node" serve --data "$data/town" >"$data/town.log" 2>&1 & pids+=($!)
 "$node" serve --data "$data/village" >"$data/village.log" 2>&1 & pids+=($!)
-wait_up "$hub_port" && wait_up "$town_port" && wait_up "$village_port"
+wait_up "$town_port" && wait_up "$village_port"
 echo
 
 daiban_log "the village agent files 临时救助申请 for a resident (materials: 申请书)"

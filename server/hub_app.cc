@@ -31,13 +31,20 @@ Commands:
                      load the region tree, service-item catalog and holiday calendar
                      from DIR (default: config) and report what they hold, or the first
                      error with its file and line
-  init --data DIR --region CITY_CODE [--listen HOST:PORT] [--config DIR]
-                     set up the hub: its store, node registry and signing key
-                     (DIR/hub_key.pem, private; DIR/hub_key.pub.pem goes to every node)
+  init --data DIR --region CITY_CODE --pki PKI_DIR [--listen HOST:PORT]
+       [--sync-listen HOST:PORT] [--cert-validity-s N] [--config DIR]
+                     set up the hub: its store, node registry, the city CA and hub
+                     certificate from PKI_DIR (made by ops/pki.sh), copied into DIR/tls.
+                     Nodes sync over HTTPS with mutual TLS on --sync-listen (default
+                     127.0.0.1:8701); the dashboard is on --listen (default 127.0.0.1:8700).
+                     --insecure-plain-sync instead of --pki: nodes sync over plain HTTP
+                     with bearer credentials (local tests only)
   enrol --data DIR --region CODE --tier village|township|county [--node-id ID]
-                     register a node and print its credential (give it to
-                     daiban-node init --credential); enrolling again replaces it
-  serve --data DIR [--listen HOST:PORT]
+        [--valid-hours N] [--bearer]
+                     register a node and print a one-time enrolment code for
+                     daiban-node init --enrol-code (valid 72 hours unless --valid-hours);
+                     --bearer prints a bearer credential for an insecure-plain-sync city
+  serve --data DIR [--listen HOST:PORT] [--sync-listen HOST:PORT]
                      answer the nodes' /sync requests; the dashboard and statistics API
   user add --data DIR --name N --role supervisor|admin | user list --data DIR
                      people who sign in at the hub (password from DAIBAN_PASSWORD)
@@ -121,20 +128,46 @@ common::Result<HubOptions> LoadHub(const common::Flags& flags) {
   DAIBAN_ASSIGN_OR_RETURN(HubOptions o, HubOptionsFromConf(*text, dir + "/hub.conf"));
   o.data_dir = dir;
   if (flags.Has("listen")) o.listen = flags.Get("listen");
+  if (flags.Has("sync-listen")) o.sync_listen = flags.Get("sync-listen");
   return o;
 }
 
 int Init(const common::Flags& flags) {
   if (flags.Has("help")) {
-    std::cout << "Usage: daiban-hub init --data DIR --region CITY_CODE [--listen HOST:PORT] [--config DIR]\n";
+    std::cout << "Usage: daiban-hub init --data DIR --region CITY_CODE (--pki PKI_DIR | --insecure-plain-sync)\n"
+                 "                      [--listen HOST:PORT] [--sync-listen HOST:PORT] [--cert-validity-s N]\n"
+                 "                      [--config DIR]\n";
     return 0;
   }
-  if (auto s = flags.CheckKnown({"data", "region", "listen", "config"}); !s.ok()) return Fail(s);
+  if (auto s = flags.CheckKnown({"data", "region", "listen", "config", "pki", "sync-listen", "insecure-plain-sync",
+                                 "cert-validity-s"});
+      !s.ok()) {
+    return Fail(s);
+  }
   HubOptions o;
   o.data_dir = flags.Get("data");
   o.region = flags.Get("region");
   o.listen = flags.Get("listen", o.listen);
+  o.insecure_plain_sync = flags.Has("insecure-plain-sync");
+  const std::string pki = flags.Get("pki");
   if (o.data_dir.empty()) return Fail(common::InvalidArgument("--data is required"));
+  if (pki.empty() && !o.insecure_plain_sync) {
+    return Fail(common::InvalidArgument("--pki: the directory ops/pki.sh made (ca.crt, ca.key, hub.crt, hub.key); "
+                                        "nodes sync only over mutual TLS"));
+  }
+  if (!pki.empty()) o.sync_listen = flags.Get("sync-listen", "127.0.0.1:8701");
+  if (flags.Has("cert-validity-s")) {
+    auto conf = HubOptionsFromConf("cert_validity_s = " + flags.Get("cert-validity-s"), "--cert-validity-s");
+    if (!conf.ok()) return Fail(conf.status());
+    o.cert_validity_s = conf->cert_validity_s;
+  }
+  if (!pki.empty()) {
+    for (const char* f : {"ca.crt", "ca.key", "hub.crt", "hub.key"}) {
+      if (!fs::exists(pki + "/" + f)) {
+        return Fail(common::InvalidArgument("--pki: " + pki + "/" + f + " is missing (make it with ops/pki.sh)"));
+      }
+    }
+  }
   auto tree = common::RegionTree::LoadDir(flags.Get("config", "config") + "/regions", o.region.substr(0, 4));
   if (!tree.ok()) return Fail(tree.status());
   if (!tree->Lookup(o.region).ok()) return Fail(common::InvalidArgument("--region: " + o.region + " is not in the region tree"));
@@ -149,6 +182,15 @@ int Init(const common::Flags& flags) {
   if (!priv.ok() || !pub.ok()) return Fail(!priv.ok() ? priv.status() : pub.status());
   if (auto s = WritePrivate(o.data_dir + "/hub_key.pem", *priv, 0600); !s.ok()) return Fail(s);
   if (auto s = WritePrivate(o.data_dir + "/hub_key.pub.pem", *pub, 0644); !s.ok()) return Fail(s);
+  if (!pki.empty()) {
+    fs::create_directories(o.data_dir + "/tls", ec);
+    for (const char* f : {"ca.crt", "ca.key", "hub.crt", "hub.key"}) {
+      auto text = Slurp(pki + "/" + f);
+      if (!text.ok()) return Fail(text.status());
+      bool secret = std::string_view(f).ends_with(".key");
+      if (auto s = WritePrivate(o.data_dir + "/tls/" + f, *text, secret ? 0600 : 0644); !s.ok()) return Fail(s);
+    }
+  }
   if (auto s = WritePrivate(o.data_dir + "/hub.conf", HubOptionsToConf(o), 0644); !s.ok()) return Fail(s);
   // The hub keeps its own copy of the master data: enrolment checks codes against the
   // region tree, statistics use the catalog and the calendar.
@@ -166,18 +208,25 @@ int Init(const common::Flags& flags) {
   }
   auto hub = HubServer::Open(o);
   if (!hub.ok()) return Fail(hub.status());
-  std::cout << "hub for " << o.region << " set up in " << o.data_dir << "\nnodes need " << o.data_dir
-            << "/hub_key.pub.pem (daiban-node init --hub-key) and a credential (daiban-hub enrol)\n";
+  std::cout << "hub for " << o.region << " set up in " << o.data_dir << "\n";
+  if (!pki.empty()) {
+    std::cout << "nodes sync with https://" << o.sync_listen << " (mutual TLS); each needs " << o.data_dir
+              << "/tls/ca.crt and an enrolment code (daiban-hub enrol)\n";
+  } else {
+    std::cout << "WARNING: insecure plain-HTTP sync (local tests only); nodes need " << o.data_dir
+              << "/hub_key.pub.pem (daiban-node init --hub-key) and a credential (daiban-hub enrol --bearer)\n";
+  }
   return 0;
 }
 
 int Enrol(const common::Flags& flags) {
   if (flags.Has("help")) {
     std::cout << "Usage: daiban-hub enrol --data DIR --region CODE --tier village|township|county [--node-id ID]\n"
-                 "Prints the node's credential on stdout.\n";
+                 "                       [--valid-hours N] [--bearer]\n"
+                 "Prints a one-time enrolment code (or, with --bearer, a bearer credential) on stdout.\n";
     return 0;
   }
-  if (auto s = flags.CheckKnown({"data", "region", "tier", "node-id"}); !s.ok()) return Fail(s);
+  if (auto s = flags.CheckKnown({"data", "region", "tier", "node-id", "valid-hours", "bearer"}); !s.ok()) return Fail(s);
   auto o = LoadHub(flags);
   if (!o.ok()) return Fail(o.status());
   auto tier = common::ParseTier(flags.Get("tier"));
@@ -194,10 +243,6 @@ int Enrol(const common::Flags& flags) {
   if (region.rfind(std::string(common::RegionCode::Parse(o->region)->Prefix()), 0) != 0) {
     return Fail(common::InvalidArgument("--region: " + region + " is not in this hub's city"));
   }
-  auto priv = Slurp(o->data_dir + "/hub_key.pem");
-  if (!priv.ok()) return Fail(priv.status());
-  auto key = common::SigningKey::FromPrivatePem(*priv);
-  if (!key.ok()) return Fail(key.status());
   auto registry = Registry::Open(o->data_dir + "/registry.db");
   if (!registry.ok()) return Fail(registry.status());
   common::NodeCredential cred;
@@ -206,6 +251,31 @@ int Enrol(const common::Flags& flags) {
   cred.region = region;
   cred.tier = *tier;
   cred.issued_ms = common::SystemClock::Get()->NowMillis();
+  if (!flags.Has("bearer")) {
+    if (o->sync_listen.empty()) {
+      return Fail(common::FailedPrecondition("this hub has no TLS listener (set up without --pki): use --bearer"));
+    }
+    std::string hours_text = flags.Get("valid-hours", "72");
+    char* end = nullptr;
+    long long hours = std::strtoll(hours_text.c_str(), &end, 10);
+    if (hours_text.empty() || *end != '\0' || hours < 1 || hours > 24 * 30) {
+      return Fail(common::InvalidArgument("--valid-hours: a whole number of hours from 1 to 720"));
+    }
+    auto one_time = (*registry)->IssueCode(cred, cred.issued_ms + hours * 3600 * 1000);
+    if (!one_time.ok()) return Fail(one_time.status());
+    std::cout << *one_time << "\n";
+    std::cerr << "one-time enrolment code for " << cred.node_id << " (" << common::TierName(cred.tier) << " " << region
+              << "), valid " << hours << " hours: daiban-node init ... --node-id " << cred.node_id
+              << " --enrol-code CODE --hub-url https://" << o->sync_listen << " --ca " << o->data_dir << "/tls/ca.crt\n";
+    return 0;
+  }
+  if (!o->insecure_plain_sync) {
+    return Fail(common::FailedPrecondition("--bearer: this hub accepts only certificates (insecure_plain_sync = no)"));
+  }
+  auto priv = Slurp(o->data_dir + "/hub_key.pem");
+  if (!priv.ok()) return Fail(priv.status());
+  auto key = common::SigningKey::FromPrivatePem(*priv);
+  if (!key.ok()) return Fail(key.status());
   auto token = (*registry)->Enrol(*key, cred);
   if (!token.ok()) return Fail(token.status());
   std::cout << *token << "\n";
@@ -321,7 +391,7 @@ int MasterCmd(const common::Flags& flags) {
 
 int Serve(const common::Flags& flags) {
   if (flags.Has("help")) {
-    std::cout << "Usage: daiban-hub serve --data DIR [--listen HOST:PORT]\n";
+    std::cout << "Usage: daiban-hub serve --data DIR [--listen HOST:PORT] [--sync-listen HOST:PORT]\n";
     return 0;
   }
   auto o = LoadHub(flags);

@@ -2,12 +2,17 @@
 
 #include <httplib.h>
 
+#include <openssl/sha.h>
+
+#include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/api.h"
 #include "common/master_data.h"
 #include "common/region.h"
+#include "common/tls.h"
 #include "server/web_assets.h"
 #include "sync/protocol.h"
 
@@ -28,7 +33,10 @@ std::string Trim(std::string_view s) {
 std::string HubOptionsToConf(const HubOptions& o) {
   std::ostringstream s;
   s << "# daiban-hub configuration (written by daiban-hub init)\n"
-    << "region = " << o.region << "\nnode_id = " << o.node_id << "\nlisten = " << o.listen << "\n";
+    << "region = " << o.region << "\nnode_id = " << o.node_id << "\nlisten = " << o.listen << "\n"
+    << "sync_listen = " << o.sync_listen << "\n"
+    << "insecure_plain_sync = " << (o.insecure_plain_sync ? "yes" : "no") << "\n"
+    << "cert_validity_s = " << o.cert_validity_s << "\n";
   return s.str();
 }
 
@@ -48,45 +56,137 @@ common::Result<HubOptions> HubOptionsFromConf(std::string_view text, std::string
     if (k == "region") o.region = v;
     else if (k == "node_id") o.node_id = v;
     else if (k == "listen") o.listen = v;
+    else if (k == "sync_listen") o.sync_listen = v;
+    else if (k == "insecure_plain_sync") {
+      if (v != "yes" && v != "no") return common::InvalidArgument(where + ": insecure_plain_sync: yes or no");
+      o.insecure_plain_sync = v == "yes";
+    } else if (k == "cert_validity_s") {
+      char* end = nullptr;
+      o.cert_validity_s = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || o.cert_validity_s < 60 || o.cert_validity_s > 825LL * 86400) {
+        return common::InvalidArgument(where + ": cert_validity_s: seconds from 60 to 71280000 (825 days)");
+      }
+    }
     else return common::InvalidArgument(where + ": " + k + ": unknown setting");
   }
   return o;
 }
+
+std::string HubTlsDir(const HubOptions& o) { return o.data_dir + "/tls"; }
 
 common::Result<std::unique_ptr<Registry>> Registry::Open(const std::string& path) {
   DAIBAN_ASSIGN_OR_RETURN(auto db, common::Db::Open(path));
   DAIBAN_RETURN_IF_ERROR(db->Exec(
       "CREATE TABLE IF NOT EXISTS nodes(node_id TEXT PRIMARY KEY, region TEXT NOT NULL, tier TEXT NOT NULL, "
       "serial INTEGER NOT NULL, issued_ms INTEGER NOT NULL, retired INTEGER NOT NULL DEFAULT 0)"));
+  DAIBAN_RETURN_IF_ERROR(db->Exec(
+      "CREATE TABLE IF NOT EXISTS codes(code_hash TEXT PRIMARY KEY, node_id TEXT NOT NULL, region TEXT NOT NULL, "
+      "tier TEXT NOT NULL, expires_ms INTEGER NOT NULL, used_ms INTEGER NOT NULL DEFAULT 0)"));
   return std::unique_ptr<Registry>(new Registry(std::move(db)));
 }
 
-common::Result<std::string> Registry::Enrol(const common::SigningKey& key, const common::NodeCredential& in) {
-  common::NodeCredential cred = in;
+common::Result<common::NodeCredential> Registry::Record(common::NodeCredential cred) {
   DAIBAN_ASSIGN_OR_RETURN(common::Stmt * max, db_->Prepare("SELECT COALESCE(MAX(serial), 0) FROM nodes"));
   DAIBAN_ASSIGN_OR_RETURN(bool row, max->Step());
   cred.serial = (row ? max->ColumnInt(0) : 0) + 1;
   max->Reset();
-  DAIBAN_ASSIGN_OR_RETURN(std::string token, common::IssueCredential(key, cred));
   DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("INSERT OR REPLACE INTO nodes VALUES(?, ?, ?, ?, ?, 0)"));
   q->Bind(1, cred.node_id).Bind(2, cred.region).Bind(3, common::TierName(cred.tier)).Bind(4, cred.serial)
       .Bind(5, cred.issued_ms);
   DAIBAN_RETURN_IF_ERROR(q->Run());
-  return token;
+  return cred;
+}
+
+common::Result<std::string> Registry::Enrol(const common::SigningKey& key, const common::NodeCredential& in) {
+  DAIBAN_ASSIGN_OR_RETURN(common::NodeCredential cred, Record(in));
+  return common::IssueCredential(key, cred);
+}
+
+namespace {
+std::string CodeHash(std::string_view code) {
+  unsigned char md[32];
+  SHA256(reinterpret_cast<const unsigned char*>(code.data()), code.size(), md);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+}  // namespace
+
+common::Result<std::string> Registry::IssueCode(const common::NodeCredential& who, int64_t expires_ms) {
+  DAIBAN_ASSIGN_OR_RETURN(std::string code, common::RandomHex(16));
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * del, db_->Prepare("DELETE FROM codes WHERE node_id = ? AND used_ms = 0"));
+  del->Bind(1, who.node_id);
+  DAIBAN_RETURN_IF_ERROR(del->Run());
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("INSERT INTO codes VALUES(?, ?, ?, ?, ?, 0)"));
+  q->Bind(1, CodeHash(code)).Bind(2, who.node_id).Bind(3, who.region).Bind(4, common::TierName(who.tier))
+      .Bind(5, expires_ms);
+  DAIBAN_RETURN_IF_ERROR(q->Run());
+  return code;
+}
+
+common::Result<common::NodeCredential> Registry::RedeemCode(std::string_view code, int64_t now_ms,
+                                                            const std::function<Status(const common::NodeCredential&)>& issue) {
+  if (code.size() != 32) return common::PermissionDenied("enrolment code: not recognised (expected 32 characters)");
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare(
+      "SELECT node_id, region, tier, expires_ms, used_ms FROM codes WHERE code_hash = ?"));
+  q->Bind(1, CodeHash(code));
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  common::NodeCredential cred;
+  int64_t expires = 0, used = 0;
+  std::string tier;
+  if (row) {
+    cred.node_id = q->ColumnText(0);
+    cred.region = q->ColumnText(1);
+    tier = q->ColumnText(2);
+    expires = q->ColumnInt(3);
+    used = q->ColumnInt(4);
+  }
+  q->Reset();
+  if (!row) return common::PermissionDenied("enrolment code: not recognised at this hub (check it, or ask for a new one)");
+  if (used != 0) return common::PermissionDenied("enrolment code: already used; ask the hub for a new one");
+  if (now_ms > expires) return common::PermissionDenied("enrolment code: expired; ask the hub for a new one");
+  DAIBAN_ASSIGN_OR_RETURN(cred.tier, common::ParseTier(tier));
+  cred.issued_ms = now_ms;
+  DAIBAN_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  auto recorded = Record(cred);
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * mark, db_->Prepare("UPDATE codes SET used_ms = ? WHERE code_hash = ?"));
+  mark->Bind(1, now_ms).Bind(2, CodeHash(code));
+  Status marked = recorded.ok() ? mark->Run() : recorded.status();
+  if (marked.ok()) marked = issue(*recorded);
+  if (!marked.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    return marked;
+  }
+  DAIBAN_RETURN_IF_ERROR(db_->Exec("COMMIT"));
+  return recorded;
+}
+
+common::Result<common::NodeCredential> Registry::Renew(const common::NodeCredential& cred, int64_t now_ms) {
+  common::NodeCredential next = cred;
+  next.issued_ms = now_ms;
+  return Record(next);
 }
 
 Status Registry::Check(const common::NodeCredential& cred) {
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT serial, retired FROM nodes WHERE node_id = ?"));
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q,
+                          db_->Prepare("SELECT serial, retired, region, tier FROM nodes WHERE node_id = ?"));
   q->Bind(1, cred.node_id);
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
   int64_t serial = row ? q->ColumnInt(0) : 0;
   bool retired = row && q->ColumnInt(1) != 0;
+  bool same_place = row && q->ColumnText(2) == cred.region && q->ColumnText(3) == common::TierName(cred.tier);
   q->Reset();
   if (!row) return common::PermissionDenied("node " + cred.node_id + " is not enrolled at this hub");
   if (retired) return common::PermissionDenied("node " + cred.node_id + " has been retired");
   if (serial != cred.serial) {
-    return common::PermissionDenied("node " + cred.node_id + " was enrolled again; this credential is replaced");
+    return common::PermissionDenied("node " + cred.node_id + " was enrolled or renewed since; this credential (serial " +
+                                    std::to_string(cred.serial) + ") is replaced");
   }
+  if (!same_place) return common::PermissionDenied("node " + cred.node_id + " is registered for another region or tier");
   return Status::Ok();
 }
 
@@ -146,6 +246,19 @@ common::Result<std::unique_ptr<HubServer>> HubServer::Open(const HubOptions& opt
   std::stringstream pem;
   pem << in.rdbuf();
   DAIBAN_ASSIGN_OR_RETURN(h->key_, common::VerifyKey::FromPublicPem(pem.str()));
+  // The city CA (daiban-hub init --pki): signs node certificates at enrolment and renewal.
+  std::string tls = HubTlsDir(options);
+  if (std::ifstream(tls + "/ca.key").good()) {
+    std::stringstream ca_pem, key_pem;
+    ca_pem << std::ifstream(tls + "/ca.crt").rdbuf();
+    key_pem << std::ifstream(tls + "/ca.key").rdbuf();
+    DAIBAN_ASSIGN_OR_RETURN(h->ca_, common::CertAuthority::FromPem(ca_pem.str(), key_pem.str()));
+    h->have_ca_ = true;
+  }
+  if (!options.sync_listen.empty() && !h->have_ca_) {
+    return common::FailedPrecondition("sync_listen is set but " + tls +
+                                      "/ca.key is missing: set up the hub with daiban-hub init --pki DIR (ops/pki.sh)");
+  }
   return h;
 }
 
@@ -217,6 +330,99 @@ common::Result<common::Json> HubServer::NodesJson() {
     n["region_name"] = code.ok() ? regions_.PathName(*code) : "";
   }
   return common::Json{{"nodes", nodes}};
+}
+
+namespace {
+
+void RefuseSync(httplib::Response& res, const Status& st) {
+  res.status = common::HttpStatusFor(st.code());
+  res.set_content(sync::ErrorFrame(st), "application/octet-stream");
+}
+
+void SendJsonError(httplib::Response& res, const Status& st) {
+  res.status = common::HttpStatusFor(st.code());
+  res.set_content(common::ErrorJson(st).dump(), "application/json; charset=utf-8");
+}
+
+common::Result<common::Json> JsonBody(const httplib::Request& req) {
+  auto j = common::ParseJson(req.body);
+  if (!j.ok() || !j->is_object()) return common::InvalidArgument("the request must be a JSON object");
+  return std::move(j).value();
+}
+
+int64_t NowSeconds() { return common::SystemClock::Get()->NowMillis() / 1000; }
+
+}  // namespace
+
+void HubServer::HandleSync(const common::NodeCredential& who, const std::string& body, httplib::Response& res) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status st = registry_->Check(who); !st.ok()) return RefuseSync(res, st);
+  sync::HandleResult r = service_->Handle({who.node_id, who.region, who.tier}, body);
+  res.status = common::HttpStatusFor(r.code);
+  res.set_content(r.frame, "application/octet-stream");
+}
+
+void HubServer::InstallSyncRoutes(httplib::Server& s) {
+  s.set_payload_max_length(sync::kMaxFrameBytes + 1024);
+  s.Post("/sync", [this](const httplib::Request& req, httplib::Response& res) {
+    auto peer = common::ClientCertOf(req);
+    if (!peer.ok()) return RefuseSync(res, peer.status());
+    HandleSync(peer->identity, req.body, res);
+  });
+  // Enrolment: a one-time code and the node's CSR give it its first certificate.
+  s.Post("/enrol", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = JsonBody(req);
+    if (!body.ok()) return SendJsonError(res, body.status());
+    std::string code = body->value("code", ""), csr = body->value("csr", "");
+    auto want = common::ReadCsr(csr);
+    if (!want.ok()) return SendJsonError(res, want.status());
+    std::lock_guard<std::mutex> lock(mu_);
+    // The code is used up only if the certificate is issued (one transaction).
+    std::string cert;
+    auto who = registry_->RedeemCode(code, common::SystemClock::Get()->NowMillis(),
+                                     [&](const common::NodeCredential& c) -> Status {
+                                       int64_t now = NowSeconds();
+                                       DAIBAN_ASSIGN_OR_RETURN(cert, ca_.Issue(csr, c, now - 300, now + options_.cert_validity_s));
+                                       return Status::Ok();
+                                     });
+    if (!who.ok()) return SendJsonError(res, who.status());
+    std::fprintf(stderr, "enrolled %s (%s %s), certificate serial %lld\n", who->node_id.c_str(),
+                 std::string(common::TierName(who->tier)).c_str(), who->region.c_str(), static_cast<long long>(who->serial));
+    res.set_content(common::Json{{"node_id", who->node_id}, {"region", who->region},
+                                 {"tier", common::TierName(who->tier)}, {"cert", cert}, {"ca", ca_.ca_pem()}}.dump(),
+                    "application/json; charset=utf-8");
+  });
+  // Renewal, from the node itself or relayed by one of its ancestors: the node's current
+  // certificate, a new CSR, and a signature over the CSR with the current key.
+  s.Post("/renew", [this](const httplib::Request& req, httplib::Response& res) {
+    auto peer = common::ClientCertOf(req);
+    if (!peer.ok()) return SendJsonError(res, peer.status());
+    auto body = JsonBody(req);
+    if (!body.ok()) return SendJsonError(res, body.status());
+    std::string cert = body->value("cert", ""), csr = body->value("csr", "");
+    auto proof = common::Base64UrlDecode(body->value("proof", ""));
+    auto info = common::VerifyNodeCert(ca_.ca_pem(), cert, NowSeconds());
+    if (!info.ok()) return SendJsonError(res, info.status());
+    const common::NodeCredential& old = info->identity;
+    const common::NodeCredential& via = peer->identity;
+    bool ancestor = via.tier > old.tier &&
+                    old.region.rfind(std::string(common::RegionCode::Parse(via.region)->Prefix()), 0) == 0;
+    if (via.node_id != old.node_id && !ancestor) {
+      return SendJsonError(res, common::PermissionDenied("renewal: " + via.node_id + " may not renew " + old.node_id +
+                                                         "'s certificate (not the node nor its ancestor)"));
+    }
+    if (!proof.ok() || !common::VerifyWithCert(cert, csr, *proof)) {
+      return SendJsonError(res, common::PermissionDenied("renewal: the proof is not signed with the certificate's key"));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Status st = registry_->Check(old); !st.ok()) return SendJsonError(res, st);
+    auto next = registry_->Renew(old, common::SystemClock::Get()->NowMillis());
+    if (!next.ok()) return SendJsonError(res, next.status());
+    int64_t now = NowSeconds();
+    auto fresh = ca_.Issue(csr, *next, now - 300, now + options_.cert_validity_s);
+    if (!fresh.ok()) return SendJsonError(res, fresh.status());
+    res.set_content(common::Json{{"cert", *fresh}}.dump(), "application/json; charset=utf-8");
+  });
 }
 
 void HubServer::InstallRoutes() {
@@ -356,19 +562,14 @@ void HubServer::InstallRoutes() {
     if (!r.ok()) return send_error(res, r.status());
     res.set_content(r->dump(), "application/json; charset=utf-8");
   });
-  s.Post("/sync", [this](const httplib::Request& req, httplib::Response& res) {
-    auto refuse = [&](const Status& st) {
-      res.status = common::HttpStatusFor(st.code());
-      res.set_content(sync::ErrorFrame(st), "application/octet-stream");
-    };
-    auto cred = common::AuthenticateNode(key_, req.get_header_value("Authorization"), req.get_header_value("X-Daiban-Node"));
-    if (!cred.ok()) return refuse(cred.status());
-    std::lock_guard<std::mutex> lock(mu_);
-    if (Status st = registry_->Check(*cred); !st.ok()) return refuse(st);
-    sync::HandleResult r = service_->Handle({cred->node_id, cred->region, cred->tier}, req.body);
-    res.status = common::HttpStatusFor(r.code);
-    res.set_content(r.frame, "application/octet-stream");
-  });
+  if (options_.insecure_plain_sync) {
+    // Plain HTTP with bearer credentials: only for local tests (hub.conf insecure_plain_sync).
+    s.Post("/sync", [this](const httplib::Request& req, httplib::Response& res) {
+      auto cred = common::AuthenticateNode(key_, req.get_header_value("Authorization"), req.get_header_value("X-Daiban-Node"));
+      if (!cred.ok()) return RefuseSync(res, cred.status());
+      HandleSync(*cred, req.body, res);
+    });
+  }
   s.Get(R"(/(|index\.html|dashboard\.js|dashboard\.css))", [](const httplib::Request& req, httplib::Response& res) {
     const WebAsset* a = FindWebAsset(req.path == "/" ? "/index.html" : req.path);
     if (!a || a->path.empty()) {
@@ -383,14 +584,44 @@ void HubServer::InstallRoutes() {
 Status HubServer::Serve() {
   http_ = std::make_unique<httplib::Server>();
   InstallRoutes();
-  size_t colon = options_.listen.rfind(':');
-  if (colon == std::string::npos) return common::InvalidArgument("listen: expected host:port");
-  std::string host = options_.listen.substr(0, colon);
-  int port = std::atoi(options_.listen.c_str() + colon + 1);
+  auto split = [](const std::string& hp, std::string* host, int* port) {
+    size_t colon = hp.rfind(':');
+    if (colon == std::string::npos) return false;
+    *host = hp.substr(0, colon);
+    *port = std::atoi(hp.c_str() + colon + 1);
+    return *port > 0;
+  };
+  std::string host;
+  int port = 0;
+  if (!split(options_.listen, &host, &port)) return common::InvalidArgument("listen: expected host:port");
   if (!http_->bind_to_port(host.c_str(), port)) {
     return common::Unavailable("cannot listen on " + options_.listen + " (in use, or not this machine's address)");
   }
-  return http_->listen_after_bind() ? Status::Ok() : common::Unavailable("the web server stopped unexpectedly");
+  if (options_.insecure_plain_sync) {
+    std::fprintf(stderr, "WARNING: insecure_plain_sync = yes: nodes sync over PLAIN HTTP on %s with bearer credentials. "
+                 "Local tests only; never on a network.\n", options_.listen.c_str());
+  }
+  std::thread sync_thread;
+  if (!options_.sync_listen.empty()) {
+    std::string tls = HubTlsDir(options_);
+    auto server = common::MakeTlsServer({tls + "/hub.crt", tls + "/hub.key", tls + "/ca.crt"}, /*require=*/false,
+                                        [this](const common::NodeCredential& c) {
+                                          std::lock_guard<std::mutex> lock(mu_);
+                                          return registry_->Check(c);
+                                        });
+    if (!server.ok()) return server.status();
+    sync_http_ = std::move(server).value();
+    InstallSyncRoutes(*sync_http_);
+    if (!split(options_.sync_listen, &host, &port)) return common::InvalidArgument("sync_listen: expected host:port");
+    if (!sync_http_->bind_to_port(host.c_str(), port)) {
+      return common::Unavailable("cannot listen on " + options_.sync_listen + " (in use, or not this machine's address)");
+    }
+    sync_thread = std::thread([this] { sync_http_->listen_after_bind(); });
+  }
+  bool ok = http_->listen_after_bind();
+  if (sync_http_) sync_http_->stop();
+  if (sync_thread.joinable()) sync_thread.join();
+  return ok ? Status::Ok() : common::Unavailable("the web server stopped unexpectedly");
 }
 
 }  // namespace daiban::server

@@ -5,6 +5,7 @@
 #ifndef DAIBAN_SERVER_HUB_SERVER_H_
 #define DAIBAN_SERVER_HUB_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "common/calendar.h"
 #include "common/catalog.h"
 #include "common/credential.h"
+#include "common/pki.h"
 #include "common/region.h"
 #include "common/sqlite.h"
 #include "common/users.h"
@@ -21,6 +23,7 @@
 
 namespace httplib {
 class Server;
+struct Response;
 }
 
 namespace daiban::server {
@@ -29,8 +32,16 @@ struct HubOptions {
   std::string data_dir;                      // hub.db, registry.db, hub_key.pem (required)
   std::string region;                        // the city's 12-digit code, e.g. 210900000000 (required)
   std::string node_id = "hub";               // the hub's node id (default "hub")
-  std::string listen = "127.0.0.1:8700";     // host:port (default)
+  std::string listen = "127.0.0.1:8700";     // host:port of the dashboard and its API (default)
+  std::string sync_listen;                   // host:port of the HTTPS (mutual TLS) listener for
+                                             // nodes: /sync, /enrol, /renew ("" = none)
+  bool insecure_plain_sync = false;          // also serve /sync on `listen` over plain HTTP with
+                                             // bearer credentials (local tests only; logged loudly)
+  int64_t cert_validity_s = 30 * 86400;      // node certificates last this long (default 30 days)
 };
+
+// The hub's TLS files under DATA/tls/ (copied there by `daiban-hub init --pki DIR`).
+std::string HubTlsDir(const HubOptions& o);
 
 // hub.conf text <-> options (same `key = value` layout as node.conf).
 std::string HubOptionsToConf(const HubOptions& o);
@@ -52,8 +63,24 @@ class Registry {
   // Every enrolled node: {"node_id","region","tier","serial","enrolled","retired"}.
   common::Result<common::Json> List();
 
+  // A one-time enrolment code for a node (certificate enrolment): 32 hex characters,
+  // stored only as its SHA-256, valid until expires_ms. A new code for the same node
+  // replaces an unused older one.
+  common::Result<std::string> IssueCode(const common::NodeCredential& who, int64_t expires_ms);
+  // Uses a code: records the node with a new serial, calls `issue` with it (which makes
+  // the certificate) and returns it, all in one transaction: if `issue` fails, nothing
+  // changes and the code stays usable. kPermissionDenied "enrolment code: not recognised /
+  // already used / expired ..." otherwise.
+  common::Result<common::NodeCredential> RedeemCode(std::string_view code, int64_t now_ms,
+                                                    const std::function<common::Status(const common::NodeCredential&)>& issue);
+  // A renewal: the node keeps its identity and gets the next serial (its older
+  // certificates stop working at the hub). REQUIRES: Check(cred) is OK.
+  common::Result<common::NodeCredential> Renew(const common::NodeCredential& cred, int64_t now_ms);
+
  private:
   explicit Registry(std::unique_ptr<common::Db> db) : db_(std::move(db)) {}
+  // Records `cred` with the next serial (serials are unique across the city).
+  common::Result<common::NodeCredential> Record(common::NodeCredential cred);
   std::unique_ptr<common::Db> db_;
 };
 
@@ -77,6 +104,10 @@ class HubServer {
  private:
   HubServer() = default;
   void InstallRoutes();
+  // /sync, /enrol and /renew on the mutual-TLS listener.
+  void InstallSyncRoutes(httplib::Server& s);
+  // Applies one sync request from an authenticated node. Takes mu_.
+  void HandleSync(const common::NodeCredential& who, const std::string& body, httplib::Response& res);
   common::Result<common::Json> NodesJson();
   // Replaces catalog_/calendar_ with the latest published versions, if any. REQUIRES: mu_.
   common::Status ApplyPublishedMaster();
@@ -93,6 +124,9 @@ class HubServer {
   std::unique_ptr<Registry> registry_;
   common::VerifyKey key_;
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<httplib::Server> sync_http_;  // the TLS listener for nodes
+  common::CertAuthority ca_;                    // signs node certificates (DATA/tls/ca.*)
+  bool have_ca_ = false;
 };
 
 }  // namespace daiban::server

@@ -128,41 +128,45 @@ export async function start(name, argv, port) {
 
 // ---- The city: exactly as CityFixture in tests/integration/node_scenario_test.cc ----
 
-export const ports = {};   // hub, town, village
+export const ports = {};   // hub, hubSync, town, townSync, village
 export const base = (name) => `http://${addr(ports[name])}`;
 
-async function initNode(name, region, tier, port, parentUrl, parentId, cred, user, role) {
+async function initNode(name, region, tier, port, parentUrl, parentId, code, user, role, syncListen) {
   const data = path.join(tmp, name);
   await run(NODE_BIN, ['init', '--data', data, '--region', region, '--tier', tier, '--listen', addr(port),
-    '--parent-url', parentUrl, '--parent-id', parentId, '--credential', cred,
-    '--hub-key', path.join(tmp, 'hub', 'hub_key.pub.pem'), '--config', CONFIG,
-    '--sync-interval-s', '1', '--backoff-max-s', '2']);
+    '--parent-url', parentUrl, '--parent-id', parentId, '--enrol-code', code,
+    '--hub-url', `https://${addr(ports.hubSync)}`, '--ca', path.join(tmp, 'pki', 'ca.crt'), '--config', CONFIG,
+    '--sync-interval-s', '1', '--backoff-max-s', '2', ...(syncListen ? ['--sync-listen', syncListen] : [])]);
   await run(NODE_BIN, ['user', 'add', '--data', data, '--name', user, '--role', role], { DAIBAN_PASSWORD: PASSWORD });
 }
 
 /**
  * Sets up the hub (city 210900000000), the township (clerk1) and the village (agent1) in `tmp`,
- * adds `hubUsers` ([[name, role]…]) at the hub, and starts the hub. The nodes are started by
- * startNode(name).
+ * with certificates from ops/pki.sh (sync over mutual TLS), adds `hubUsers` ([[name, role]…])
+ * at the hub, and starts the hub (nodes enrol with it). The nodes are started by startNode(name).
  */
 export async function setupCity({ hubUsers = [] } = {}) {
   for (const [what, p] of [['DAIBAN_NODE_BIN', NODE_BIN], ['DAIBAN_HUB_BIN', HUB_BIN], ['CHROMIUM_BIN', CHROMIUM]]) {
     check(fs.existsSync(p), `${what}: ${p} does not exist${what === 'CHROMIUM_BIN' ? ' (apt-get install chromium)' : ' (build it first)'}`);
   }
   check(fs.existsSync(path.join(CONFIG, 'catalog')), `DAIBAN_CONFIG: ${CONFIG} has no catalog/`);
-  [ports.hub, ports.town, ports.village] = await freePorts(3);
-  const hub = path.join(tmp, 'hub');
-  await run(HUB_BIN, ['init', '--data', hub, '--region', CITY, '--listen', addr(ports.hub), '--config', CONFIG]);
-  const townCred = (await run(HUB_BIN, ['enrol', '--data', hub, '--region', TOWN_REGION, '--tier', 'township'])).replace(/[\r\n]+$/, '');
-  const villageCred = (await run(HUB_BIN, ['enrol', '--data', hub, '--region', VILLAGE_REGION, '--tier', 'village'])).replace(/[\r\n]+$/, '');
-  check(townCred && villageCred, 'daiban-hub enrol printed no credential');
-  await initNode('town', TOWN_REGION, 'township', ports.town, `http://${addr(ports.hub)}`, 'hub', townCred, 'clerk1', 'clerk');
-  await initNode('village', VILLAGE_REGION, 'village', ports.village, `http://${addr(ports.town)}`, TOWN_ID, villageCred, 'agent1', 'agent');
+  [ports.hub, ports.hubSync, ports.town, ports.townSync, ports.village] = await freePorts(5);
+  const hub = path.join(tmp, 'hub'), pki = path.join(tmp, 'pki'), script = path.join(ROOT, 'ops', 'pki.sh');
+  await run(script, ['ca', pki]);
+  await run(script, ['hub', pki, '--region', CITY, '--host', '127.0.0.1']);
+  await run(HUB_BIN, ['init', '--data', hub, '--region', CITY, '--listen', addr(ports.hub), '--sync-listen', addr(ports.hubSync),
+    '--pki', pki, '--config', CONFIG]);
+  const townCode = (await run(HUB_BIN, ['enrol', '--data', hub, '--region', TOWN_REGION, '--tier', 'township'])).replace(/[\r\n]+$/, '');
+  const villageCode = (await run(HUB_BIN, ['enrol', '--data', hub, '--region', VILLAGE_REGION, '--tier', 'village'])).replace(/[\r\n]+$/, '');
+  check(townCode && villageCode, 'daiban-hub enrol printed no enrolment code');
   for (const [name, role] of hubUsers) {
     await run(HUB_BIN, ['user', 'add', '--data', hub, '--name', name, '--role', role], { DAIBAN_PASSWORD: PASSWORD });
   }
-  log(`set up hub${hubUsers.length ? ` (${hubUsers.map(([n]) => n).join(', ')})` : ''}, township (clerk1) and village (agent1) in ${tmp}`);
   await start('hub', [HUB_BIN, 'serve', '--data', hub], ports.hub);
+  await initNode('town', TOWN_REGION, 'township', ports.town, `https://${addr(ports.hubSync)}`, 'hub', townCode, 'clerk1', 'clerk',
+    addr(ports.townSync));
+  await initNode('village', VILLAGE_REGION, 'village', ports.village, `https://${addr(ports.townSync)}`, TOWN_ID, villageCode, 'agent1', 'agent');
+  log(`set up hub${hubUsers.length ? ` (${hubUsers.map(([n]) => n).join(', ')})` : ''}, township (clerk1) and village (agent1) in ${tmp}, enrolled with certificates`);
 }
 
 export const startNode = (name) => start(name, [NODE_BIN, 'serve', '--data', path.join(tmp, name)], ports[name]);

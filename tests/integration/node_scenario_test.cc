@@ -4,11 +4,17 @@
 // evaluation is recorded at the village. Also: bad input over HTTP, forged sync requests.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
+#include <ctime>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "common/pki.h"
+#include "common/tls.h"
 #include "tests/integration/process_harness.h"
 
 namespace daiban::testing {
@@ -36,24 +42,36 @@ class CityFixture : public ::testing::Test {
     fs::create_directories(dir_);
     config_ = std::string(DAIBAN_SOURCE_DIR) + "/config";
     hub_port_ = FreePort();
+    hub_sync_port_ = FreePort();
     town_port_ = FreePort();
+    town_sync_port_ = FreePort();
     village_port_ = FreePort();
     std::string hub = (dir_ / "hub").string();
+    // The city's certificates, made by the real ops/pki.sh.
+    std::string pki = (dir_ / "pki").string(), script = std::string(DAIBAN_SOURCE_DIR) + "/ops/pki.sh";
+    ASSERT_EQ(RunCommand({script, "ca", pki}), 0);
+    ASSERT_EQ(RunCommand({script, "hub", pki, "--region", "210900000000", "--host", "127.0.0.1"}), 0);
     ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "init", "--data", hub, "--region", "210900000000", "--listen",
-                          Addr(hub_port_), "--config", config_}), 0);
-    std::string town_cred, village_cred;
-    ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", hub, "--region", "210921100000", "--tier", "township"},
-                         &town_cred), 0);
-    ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", hub, "--region", "210921100202", "--tier", "village"},
-                         &village_cred), 0);
-    Trim(&town_cred);
-    Trim(&village_cred);
-    village_cred_ = village_cred;
-    InitNode("town", "210921100000", "township", town_port_, "http://" + Addr(hub_port_), "hub", town_cred, "clerk1",
-             "clerk");
-    InitNode("village", "210921100202", "village", village_port_, "http://" + Addr(town_port_), "t210921100",
-             village_cred, "agent1", "agent");
+                          Addr(hub_port_), "--sync-listen", Addr(hub_sync_port_), "--pki", pki, "--config", config_,
+                          "--cert-validity-s", HubCertValidity()}),
+              0);
+    std::string town_code = Enrol("210921100000", "township"), village_code = Enrol("210921100202", "village");
     hub_ = Start({DAIBAN_HUB_BIN, "serve", "--data", hub}, "hub", hub_port_);
+    InitNode("town", "210921100000", "township", town_port_, "https://" + Addr(hub_sync_port_), "hub", town_code,
+             "clerk1", "clerk", Addr(town_sync_port_));
+    InitNode("village", "210921100202", "village", village_port_, "https://" + Addr(town_sync_port_), "t210921100",
+             village_code, "agent1", "agent");
+  }
+  // How long the hub's node certificates last (seconds); a test may shorten it.
+  virtual std::string HubCertValidity() const { return "2592000"; }
+  // A one-time enrolment code from the hub.
+  std::string Enrol(const std::string& region, const std::string& tier) {
+    std::string code;
+    EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", (dir_ / "hub").string(), "--region", region, "--tier", tier},
+                         &code),
+              0);
+    Trim(&code);
+    return code;
   }
   void TearDown() override {
     procs_.clear();
@@ -65,15 +83,22 @@ class CityFixture : public ::testing::Test {
     while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
   }
   void InitNode(const std::string& name, const std::string& region, const std::string& tier, int port,
-                const std::string& parent_url, const std::string& parent_id, const std::string& cred,
-                const std::string& user, const std::string& role) {
+                const std::string& parent_url, const std::string& parent_id, const std::string& code,
+                const std::string& user, const std::string& role, const std::string& sync_listen = "") {
     std::string data = (dir_ / name).string();
-    ASSERT_EQ(RunCommand({DAIBAN_NODE_BIN, "init", "--data", data, "--region", region, "--tier", tier, "--listen",
-                          Addr(port), "--parent-url", parent_url, "--parent-id", parent_id, "--credential", cred,
-                          "--hub-key", (dir_ / "hub" / "hub_key.pub.pem").string(), "--config", config_,
-                          "--sync-interval-s", "1", "--backoff-max-s", "2"}), 0);
+    std::vector<std::string> argv = {DAIBAN_NODE_BIN, "init", "--data", data, "--region", region, "--tier", tier,
+                                     "--listen", Addr(port), "--parent-url", parent_url, "--parent-id", parent_id,
+                                     "--enrol-code", code, "--hub-url", "https://" + Addr(hub_sync_port_), "--ca",
+                                     (dir_ / "pki" / "ca.crt").string(), "--config", config_, "--sync-interval-s", "1",
+                                     "--backoff-max-s", "2"};
+    if (!sync_listen.empty()) {
+      argv.push_back("--sync-listen");
+      argv.push_back(sync_listen);
+    }
+    ASSERT_EQ(RunCommand(argv), 0);
     ASSERT_EQ(RunCommand({DAIBAN_NODE_BIN, "user", "add", "--data", data, "--name", user, "--role", role}, nullptr,
-                         {std::string("DAIBAN_PASSWORD=") + kPassword}), 0);
+                         {std::string("DAIBAN_PASSWORD=") + kPassword}),
+              0);
   }
   Process* Start(std::vector<std::string> argv, const std::string& name, int port) {
     procs_.push_back(std::make_unique<Process>(std::move(argv), (dir_ / (name + ".log")).string()));
@@ -99,8 +124,8 @@ class CityFixture : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::string config_, village_cred_;
-  int hub_port_ = 0, town_port_ = 0, village_port_ = 0;
+  std::string config_;
+  int hub_port_ = 0, hub_sync_port_ = 0, town_port_ = 0, town_sync_port_ = 0, village_port_ = 0;
   Process* hub_ = nullptr;
   std::vector<std::unique_ptr<Process>> procs_;
 };
@@ -320,9 +345,10 @@ TEST_F(CityFixture, PublishedMasterDataReachesNodesWithoutRestartAndBadFilesChan
   EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "retire", "--data", hub_data, "--node-id", "t210921100"}), 0);
   EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "retire", "--data", hub_data, "--node-id", "t999"}), 1);
   int status = 0;
+  // Its certificate is refused in the TLS handshake, so the link is down for it.
   Json refused = town.Post("/api/sync?wait=1", Json::object(), &status);
-  EXPECT_EQ(status, 403) << refused.dump();
-  EXPECT_NE(refused.dump().find("retired"), std::string::npos) << refused.dump();
+  EXPECT_EQ(status, 503) << refused.dump();
+  EXPECT_NE(refused.dump().find("cannot reach"), std::string::npos) << refused.dump();
 }
 
 TEST_F(CityFixture, BadInputOverHttpIsAFieldErrorAndChangesNothing) {
@@ -375,30 +401,116 @@ TEST_F(CityFixture, BadInputOverHttpIsAFieldErrorAndChangesNothing) {
   EXPECT_EQ(status, 404);
 }
 
-TEST_F(CityFixture, ForgedOrMissingCredentialsAreRefusedAtSync) {
+// Writes a key and a certificate for the village, signed by the CA in `ca_dir`, valid
+// from not_before to not_after, as dir/<stem>.key/.crt; returns the files for a client.
+common::TlsFiles IssueVillageCert(const fs::path& ca_dir, const fs::path& dir, const std::string& stem,
+                                  int64_t not_before, int64_t not_after) {
+  auto ca = common::CertAuthority::FromPem(*ReadText((ca_dir / "ca.crt").string()), *ReadText((ca_dir / "ca.key").string()));
+  EXPECT_TRUE(ca.ok()) << ca.status().ToString();
+  auto key = common::NewPrivateKeyPem();
+  auto csr = common::MakeCsrPem(*key, "v210921100202", {});
+  auto cert = ca->Issue(*csr, {"v210921100202", "210921100202", common::Tier::kVillage, 0, 1000}, not_before, not_after);
+  EXPECT_TRUE(cert.ok()) << cert.status().ToString();
+  std::ofstream((dir / (stem + ".key")).string()) << *key;
+  std::ofstream((dir / (stem + ".crt")).string()) << *cert;
+  return {(dir / (stem + ".crt")).string(), (dir / (stem + ".key")).string(), ""};
+}
+
+int64_t NowS() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// A refused TLS connection must fail the request, not kill the test with SIGPIPE.
+const bool kIgnoreSigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
+TEST_F(CityFixture, CertificatesAreCheckedAtEveryHandshake) {
   StartNode("town", town_port_);
-  httplib::Client c("127.0.0.1", town_port_);
-  // No credential.
-  auto r = c.Post("/sync", "DBZ1", "application/octet-stream");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 403);
-  // A real credential presented under another node's name.
-  r = c.Post("/sync", {{"X-Daiban-Node", "v210921100203"}, {"Authorization", "Bearer " + village_cred_}}, "DBZ1",
-             "application/octet-stream");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 403);
-  // A credential with its signature changed.
-  std::string forged = village_cred_;
-  forged.back() = forged.back() == 'A' ? 'B' : 'A';
-  r = c.Post("/sync", {{"X-Daiban-Node", "v210921100202"}, {"Authorization", "Bearer " + forged}}, "DBZ1",
-             "application/octet-stream");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 403);
-  // The real one with a truncated frame: a protocol error, not an auth error.
-  r = c.Post("/sync", {{"X-Daiban-Node", "v210921100202"}, {"Authorization", "Bearer " + village_cred_}}, "DBZ1",
-             "application/octet-stream");
-  ASSERT_TRUE(r);
+  const std::string ca = (dir_ / "pki" / "ca.crt").string();
+  const std::string town_sync = "https://" + Addr(town_sync_port_), hub_sync = "https://" + Addr(hub_sync_port_);
+  auto post = [&](const std::string& url, common::TlsFiles files) {
+    files.ca = ca;
+    auto client = common::MakeTlsClient(url, files);
+    client->set_connection_timeout(5, 0);
+    return client->Post("/sync", "DBZ1", "application/octet-stream");
+  };
+  const fs::path village_tls = dir_ / "village" / "tls";
+  const common::TlsFiles village{(village_tls / "node.crt").string(), (village_tls / "node.key").string(), ""};
+
+  // The village's own certificate: the handshake passes and a truncated frame is a
+  // protocol error, at the township and at the hub.
+  auto r = post(town_sync, village);
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 400);
+  r = post(hub_sync, village);
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 400);
+  // No certificate: the township refuses the handshake; the hub (which also serves
+  // enrolment) answers 403.
+  EXPECT_FALSE(post(town_sync, {})) << "the township accepted a handshake without a certificate";
+  r = post(hub_sync, {});
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 403);
+  // An expired certificate from the right CA.
+  common::TlsFiles expired = IssueVillageCert(dir_ / "pki", dir_, "expired", NowS() - 7200, NowS() - 3600);
+  EXPECT_FALSE(post(town_sync, expired)) << "expired certificate accepted by the township";
+  EXPECT_FALSE(post(hub_sync, expired)) << "expired certificate accepted by the hub";
+  // A certificate from another city's CA, naming the same village.
+  ASSERT_EQ(RunCommand({std::string(DAIBAN_SOURCE_DIR) + "/ops/pki.sh", "ca", (dir_ / "other").string()}), 0);
+  common::TlsFiles foreign = IssueVillageCert(dir_ / "other", dir_, "foreign", NowS() - 60, NowS() + 3600);
+  EXPECT_FALSE(post(town_sync, foreign)) << "foreign certificate accepted by the township";
+  EXPECT_FALSE(post(hub_sync, foreign)) << "foreign certificate accepted by the hub";
+  // A certificate the right CA signed but the hub's registry does not know (serial 1000)
+  // is refused at the hub, like a revoked one.
+  common::TlsFiles unknown = IssueVillageCert(dir_ / "pki", dir_, "unknown", NowS() - 60, NowS() + 3600);
+  EXPECT_FALSE(post(hub_sync, unknown)) << "a certificate with a superseded serial was accepted by the hub";
+  // Revoked: the hub retires the village; its real certificate is refused from now on.
+  ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "retire", "--data", (dir_ / "hub").string(), "--node-id", "v210921100202"}), 0);
+  EXPECT_FALSE(post(hub_sync, village)) << "a retired node's certificate was accepted by the hub";
+  // An enrolment code the hub never issued enrols nothing.
+  std::string out;
+  EXPECT_NE(RunCommand({DAIBAN_NODE_BIN, "init", "--data", (dir_ / "again").string(), "--region", "210921100203",
+                        "--tier", "village", "--enrol-code", std::string(32, 'a'), "--hub-url", hub_sync, "--ca", ca,
+                        "--parent-url", town_sync, "--parent-id", "t210921100", "--config", config_},
+                       &out),
+            0);
+  EXPECT_FALSE(fs::exists(dir_ / "again" / "node.conf"));
+}
+
+// Certificates that last one minute: every sync round renews them (a third of the life
+// is always left or less), through the parent, and sync goes on with the new ones.
+class ShortCertCity : public CityFixture {
+ protected:
+  std::string HubCertValidity() const override { return "60"; }
+};
+
+TEST_F(ShortCertCity, NodesRenewTheirCertificatesOverTheirParentLink) {
+  StartNode("town", town_port_);
+  StartNode("village", village_port_);
+  auto serial = [&](const std::string& node) {
+    auto info = common::ReadNodeCert(*ReadText((dir_ / node / "tls" / "node.crt").string()));
+    EXPECT_TRUE(info.ok());
+    return info.ok() ? info->identity.serial : -1;
+  };
+  int64_t village_before = serial("village"), town_before = serial("town");
+  ApiClient village(village_port_);
+  ASSERT_TRUE(village.Login("agent1", kPassword));
+  Json r = SyncNow(village);
+  EXPECT_TRUE(r.value("complete", false)) << r.dump();
+  // The village's renewal went village -> township -> hub.
+  EXPECT_GT(serial("village"), village_before);
+  // The township renews on its own rounds (every second here).
+  for (int i = 0; i < 100 && serial("town") <= town_before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_GT(serial("town"), town_before);
+  // The old certificate is now refused at the hub; the new one works.
+  r = SyncNow(village);
+  EXPECT_TRUE(r.value("complete", false)) << r.dump();
+  Json filed = village.Post("/api/cases", {{"item", "MZ-003"}, {"applicant_name", "王芳"},
+                                           {"applicant_id", "11010519491231002X"}, {"applicant_phone", "13800138000"},
+                                           {"materials", Json::array({"申请书"})}});
+  ASSERT_TRUE(filed.contains("case")) << filed.dump();
+  r = SyncNow(village);
+  EXPECT_EQ(r.value("pending", -1), 0) << r.dump();
 }
 
 }  // namespace

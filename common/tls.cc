@@ -1,0 +1,158 @@
+#include "common/tls.h"
+
+#include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <mutex>
+
+namespace daiban::common {
+
+namespace {
+
+// The server's own certificate and key, re-read when the certificate file changes, and
+// the check on clients' certificates. Shared by the SSL_CTX callbacks.
+struct ServerTlsState {
+  TlsFiles files;
+  CertCheck check;
+  std::mutex mu;
+  int64_t loaded_mtime_ns = -1;
+  std::shared_ptr<X509> cert;
+  std::shared_ptr<EVP_PKEY> key;
+
+  static int64_t MtimeNs(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return -1;
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
+
+  // Loads (or reloads, if the file changed) the certificate and key. REQUIRES: mu held.
+  Status LoadLocked() {
+    int64_t mtime = MtimeNs(files.cert);
+    if (cert && mtime == loaded_mtime_ns) return Status::Ok();
+    FILE* cf = std::fopen(files.cert.c_str(), "r");
+    if (!cf) return InvalidArgument("tls: cannot read certificate " + files.cert);
+    std::shared_ptr<X509> c(PEM_read_X509(cf, nullptr, nullptr, nullptr), X509_free);
+    std::fclose(cf);
+    FILE* kf = std::fopen(files.key.c_str(), "r");
+    if (!kf) return InvalidArgument("tls: cannot read key " + files.key);
+    std::shared_ptr<EVP_PKEY> k(PEM_read_PrivateKey(kf, nullptr, nullptr, nullptr), EVP_PKEY_free);
+    std::fclose(kf);
+    if (!c || !k || X509_check_private_key(c.get(), k.get()) != 1) {
+      ERR_clear_error();
+      // During a renewal the certificate and key files are replaced one after the other:
+      // keep serving with the pair already loaded.
+      if (cert) return Status::Ok();
+      return InvalidArgument("tls: " + files.cert + " and " + files.key + " are not a matching certificate and key");
+    }
+    cert = std::move(c);
+    key = std::move(k);
+    loaded_mtime_ns = mtime;
+    return Status::Ok();
+  }
+};
+
+int StateIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+ServerTlsState* StateOf(SSL* ssl) {
+  return static_cast<ServerTlsState*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), StateIndex()));
+}
+
+// Sets this connection's certificate from the (possibly renewed) files.
+int CertCallback(SSL* ssl, void* arg) {
+  auto* state = static_cast<ServerTlsState*>(arg);
+  std::lock_guard<std::mutex> lock(state->mu);
+  if (!state->LoadLocked().ok()) return 0;
+  return SSL_use_certificate(ssl, state->cert.get()) == 1 && SSL_use_PrivateKey(ssl, state->key.get()) == 1 ? 1 : 0;
+}
+
+// After OpenSSL's own chain and time checks: the leaf must carry a node identity that the
+// caller's check (registry, revocation) accepts.
+int VerifyCallback(int preverify_ok, X509_STORE_CTX* ctx) {
+  if (!preverify_ok) return 0;
+  if (X509_STORE_CTX_get_error_depth(ctx) != 0) return 1;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  ServerTlsState* state = ssl ? StateOf(ssl) : nullptr;
+  auto info = ReadNodeCert(X509_STORE_CTX_get_current_cert(ctx));
+  if (!info.ok()) {
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+  }
+  if (state && state->check && !state->check(info->identity).ok()) {
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
+    return 0;
+  }
+  return 1;
+}
+
+class TlsServer : public httplib::SSLServer {
+ public:
+  TlsServer(std::shared_ptr<ServerTlsState> state, bool require)
+      : httplib::SSLServer([state, require](SSL_CTX& ctx) { return Setup(&ctx, state.get(), require); }),
+        state_(std::move(state)) {}
+
+ private:
+  static bool Setup(SSL_CTX* ctx, ServerTlsState* state, bool require) {
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return false;
+    if (SSL_CTX_load_verify_locations(ctx, state->files.ca.c_str(), nullptr) != 1) return false;
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(state->files.ca.c_str());
+    if (names) SSL_CTX_set_client_CA_list(ctx, names);
+    SSL_CTX_set_ex_data(ctx, StateIndex(), state);
+    SSL_CTX_set_cert_cb(ctx, CertCallback, state);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), VerifyCallback);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    return true;
+  }
+  std::shared_ptr<ServerTlsState> state_;  // outlives the SSL_CTX that points to it
+};
+
+}  // namespace
+
+Result<std::unique_ptr<httplib::Server>> MakeTlsServer(const TlsFiles& files, bool require_client_cert,
+                                                       CertCheck check) {
+  auto state = std::make_shared<ServerTlsState>();
+  state->files = files;
+  state->check = std::move(check);
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    DAIBAN_RETURN_IF_ERROR(state->LoadLocked());
+  }
+  FILE* caf = std::fopen(files.ca.c_str(), "r");
+  if (!caf) return InvalidArgument("tls: cannot read the city CA certificate " + files.ca);
+  std::fclose(caf);
+  auto server = std::make_unique<TlsServer>(state, require_client_cert);
+  if (!server->is_valid()) {
+    ERR_clear_error();
+    return InvalidArgument("tls: OpenSSL could not set up the server with CA " + files.ca);
+  }
+  return std::unique_ptr<httplib::Server>(std::move(server));
+}
+
+Result<CertInfo> ClientCertOf(const httplib::Request& req) {
+  const SSL* ssl = req.ssl;
+  X509* cert = ssl ? SSL_get0_peer_certificate(ssl) : nullptr;
+  if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) {
+    return PermissionDenied("no client certificate: sync needs the node's certificate from enrolment "
+                            "(daiban-node init --enrol-code)");
+  }
+  auto info = ReadNodeCert(cert);
+  if (!info.ok()) return PermissionDenied(info.status().message());
+  return info;
+}
+
+std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const TlsFiles& files) {
+  auto client = files.cert.empty() ? std::make_unique<httplib::Client>(url)
+                                   : std::make_unique<httplib::Client>(url, files.cert, files.key);
+  client->set_ca_cert_path(files.ca);
+  client->enable_server_certificate_verification(true);
+  if (SSL_CTX* ctx = client->ssl_context()) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  return client;
+}
+
+}  // namespace daiban::common
