@@ -34,6 +34,16 @@ Json ErrorJson(const Status& s) {
   return {{"error", err}};
 }
 
+Status CheckCsrf(std::string_view method, std::string_view path, std::string_view authorization,
+                 std::string_view csrf_header) {
+  if (method == "GET" || method == "HEAD" || path.rfind("/api/", 0) != 0) return Status::Ok();
+  if (path == "/api/login") return Status::Ok();  // nothing to forge before a session exists
+  if (authorization.rfind("Bearer ", 0) == 0) return Status::Ok();
+  if (csrf_header == "1") return Status::Ok();
+  return PermissionDenied(std::string("csrf: this request must come from Daiban's own pages (header ") + kCsrfHeader +
+                          ": 1 missing)");
+}
+
 std::string SessionTokenFrom(std::string_view authorization, std::string_view cookie) {
   if (authorization.rfind("Bearer ", 0) == 0) return std::string(authorization.substr(7));
   const std::string_view key = "daiban_session=";

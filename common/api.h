@@ -25,6 +25,18 @@ Json ErrorJson(const Status& s);
 // The session token: "Authorization: Bearer T", else the daiban_session cookie; "" if none.
 std::string SessionTokenFrom(std::string_view authorization, std::string_view cookie);
 
+// The header Daiban's own pages send with every API call. A browser sends a custom header
+// cross-site only after a CORS preflight, which Daiban never grants, so a forged form or
+// script on another site cannot produce it.
+inline constexpr const char* kCsrfHeader = "X-Daiban-Request";
+
+// CSRF check for a request to the people's API: a state-changing method (anything but GET
+// and HEAD) under /api/ that is not authenticated by an "Authorization: Bearer" header
+// (i.e. relies on the session cookie) must carry kCsrfHeader: 1. /api/login is exempt (it
+// starts a session rather than using one). kPermissionDenied "csrf: ..." otherwise.
+Status CheckCsrf(std::string_view method, std::string_view path, std::string_view authorization,
+                 std::string_view csrf_header);
+
 // A CSV table (RFC 4180, CRLF, UTF-8 with a byte-order mark so spreadsheet programs read
 // Chinese text): a header of `columns`, then one line per object in `rows` (missing or
 // null values empty). Values are quoted when they hold a comma, quote or line break; a

@@ -18,6 +18,7 @@
 #include "node/node_server.h"
 #include "node/options.h"
 #include "sync/protocol.h"
+#include "sync/verify.h"
 
 namespace daiban::node {
 namespace {
@@ -41,6 +42,7 @@ Commands:
   sync --once --data DIR        sync with the parent now and print what moved (through the
                                 running node if it is serving, else directly)
   status --data DIR             pending events, last sync per link, last error
+  verify --data DIR             check the hash-chained event log; names the first altered row
   case <list|show|file|step|materials|comment> --data DIR --user N ...
                                 work on cases through the running node (see case --help)
   check-id <ID number>          check a resident's ID number (GB 11643) before filing;
@@ -214,6 +216,17 @@ int Init(const common::Flags& flags) {
             << o.data_dir << "\nnext: daiban-node user add --data " << o.data_dir
             << " --name NAME --role agent|clerk, then daiban-node serve --data " << o.data_dir << "\n";
   return 0;
+}
+
+int Verify(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("data")) {
+    std::cout << "Usage: daiban-node verify --data DIR\n"
+                 "Walks the hash-chained event log in DIR/node.db (read-only; the node may be running) and\n"
+                 "names the first row that was changed, inserted or removed; lists the log heads this\n"
+                 "node recorded for its children. Exit 0 intact, 1 not.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  return sync::PrintVerify(flags.Get("data") + "/node.db");
 }
 
 int Serve(const common::Flags& flags) {
@@ -425,6 +438,7 @@ int NodeApp::Run(int argc, char** argv) {
   if (cmd == "due-date") return DueDate(flags);
   if (cmd == "init") return Init(flags);
   if (cmd == "serve") return Serve(flags);
+  if (cmd == "verify") return Verify(flags);
   if (cmd == "user") return UserCmd(flags);
   if (cmd == "sync") return SyncCmd(flags);
   if (cmd == "status") return StatusCmd(flags);

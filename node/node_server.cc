@@ -72,6 +72,8 @@ common::Result<std::unique_ptr<NodeServer>> NodeServer::Open(const NodeOptions& 
   n->desk_ = std::make_unique<Desk>(n->replica_.get(), &n->master_->catalog, &n->master_->calendar,
                                     &n->master_->regions);
   n->service_ = std::make_unique<sync::SyncService>(n->replica_.get());
+  n->sync_limit_ = std::make_unique<common::RateLimiter>(common::SystemClock::Get(), options.sync_rate_per_s,
+                                                         2.0 * options.sync_rate_per_s);
   n->sync_loop_ = std::make_unique<SyncLoop>(options, n->replica_.get(), &n->store_mu_);
   if (auto pem = ReadFile(options.data_dir + "/hub_key.pem"); pem.ok()) {
     DAIBAN_ASSIGN_OR_RETURN(n->hub_key_, common::VerifyKey::FromPublicPem(*pem));
@@ -145,9 +147,13 @@ common::Result<Json> NodeServer::StatusJson() {
 }
 
 namespace {
-void RefuseSync(httplib::Response& res, const Status& s) {
-  res.status = HttpStatusFor(s.code());
+void RefuseSync(httplib::Response& res, const Status& s, int http_status = 0) {
+  res.status = http_status ? http_status : HttpStatusFor(s.code());
   res.set_content(sync::ErrorFrame(s), "application/octet-stream");
+}
+
+Status TooMany(const std::string& node) {
+  return common::ResourceExhausted("node " + node + " sends too many requests; it is slowed down (HTTP 429)");
 }
 }  // namespace
 
@@ -171,6 +177,7 @@ void NodeServer::InstallSyncRoutes(httplib::Server& s) {
   s.Post(kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
     auto peer = common::ClientCertOf(req);
     if (!peer.ok()) return RefuseSync(res, peer.status());
+    if (!sync_limit_->Allow(peer->identity.node_id)) return RefuseSync(res, TooMany(peer->identity.node_id), 429);
     HandleSync(peer->identity, req.body, res);
   });
   // A child's certificate renewal, relayed toward the hub (which alone signs, after
@@ -178,6 +185,7 @@ void NodeServer::InstallSyncRoutes(httplib::Server& s) {
   s.Post("/renew", [this](const httplib::Request& req, httplib::Response& res) {
     auto peer = common::ClientCertOf(req);
     if (!peer.ok()) return SendError(res, peer.status());
+    if (!sync_limit_->Allow(peer->identity.node_id)) return SendError(res, TooMany(peer->identity.node_id), 429);
     auto body = ParseBody(req);
     if (!body.ok()) return SendError(res, body.status());
     auto info = common::ReadNodeCert(body->value("cert", ""));
@@ -224,6 +232,14 @@ void NodeServer::InstallRoutes() {
     };
   };
 
+  // CSRF: cookie-authenticated writes must come from this node's own pages.
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    Status csrf = common::CheckCsrf(req.method, req.path, req.get_header_value("Authorization"),
+                                    req.get_header_value(common::kCsrfHeader));
+    if (csrf.ok()) return httplib::Server::HandlerResponse::Unhandled;
+    SendError(res, csrf);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   s.Get("/api/health", [this](const httplib::Request&, httplib::Response& res) {
     SendJson(res, {{"ok", true}, {"node_id", options_.node_id}});
   });

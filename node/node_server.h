@@ -12,6 +12,7 @@
 #include "common/catalog.h"
 #include "common/credential.h"
 #include "common/master_data.h"
+#include "common/rate_limit.h"
 #include "common/region.h"
 #include "node/desk.h"
 #include "node/options.h"
@@ -72,6 +73,8 @@ class NodeServer {
   int64_t catalog_version_ = 0, calendar_version_ = 0;  // published versions in use (0: shipped files)
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<httplib::Server> sync_http_;  // the TLS listener for children (sync_listen)
+  // Requests per child node on the sync listener (common/rate_limit.h).
+  std::unique_ptr<common::RateLimiter> sync_limit_;
 };
 
 }  // namespace daiban::node

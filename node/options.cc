@@ -50,6 +50,8 @@ common::Status Set(NodeOptions* o, const std::string& key, const std::string& v)
     DAIBAN_ASSIGN_OR_RETURN(o->sync_interval_s, ParseSeconds(key, v, 1, 86400));
   } else if (key == "backoff_max_s") {
     DAIBAN_ASSIGN_OR_RETURN(o->backoff_max_s, ParseSeconds(key, v, 1, 86400));
+  } else if (key == "sync_rate_per_s") {
+    DAIBAN_ASSIGN_OR_RETURN(o->sync_rate_per_s, ParseSeconds(key, v, 1, 10000));
   } else if (key == "session_hours") {
     DAIBAN_ASSIGN_OR_RETURN(o->session_hours, ParseSeconds(key, v, 1, 720));
   } else {
@@ -87,7 +89,8 @@ std::string OptionsToConf(const NodeOptions& o) {
     << "credential = " << o.credential << "\n"
     << "sync_interval_s = " << o.sync_interval_s << "\n"
     << "backoff_max_s = " << o.backoff_max_s << "\n"
-    << "session_hours = " << o.session_hours << "\n";
+    << "session_hours = " << o.session_hours << "\n"
+    << "sync_rate_per_s = " << o.sync_rate_per_s << "\n";
   return s.str();
 }
 
@@ -114,7 +117,7 @@ common::Result<NodeOptions> OptionsFromConf(std::string_view text, std::string_v
 common::Status ApplyFlags(const common::Flags& flags, std::initializer_list<std::string_view> extra, NodeOptions* o) {
   static const char* const kKeys[] = {"data", "data_dir", "node_id", "region", "tier", "listen", "parent_url",
                                       "parent_id", "fallback_url", "fallback_id", "credential", "sync_interval_s",
-                                      "backoff_max_s", "session_hours", "sync_listen"};
+                                      "backoff_max_s", "session_hours", "sync_listen", "sync_rate_per_s"};
   std::map<std::string, std::string> given;
   for (const char* k : kKeys) {
     std::string dashed = k;

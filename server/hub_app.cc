@@ -18,6 +18,7 @@
 #include "common/region.h"
 #include "server/hub_server.h"
 #include "sync/protocol.h"
+#include "sync/verify.h"
 
 namespace daiban::server {
 namespace {
@@ -46,6 +47,8 @@ Commands:
                      --bearer prints a bearer credential for an insecure-plain-sync city
   serve --data DIR [--listen HOST:PORT] [--sync-listen HOST:PORT]
                      answer the nodes' /sync requests; the dashboard and statistics API
+  verify --data DIR  check the hash-chained event log (names the first altered row) and
+                     list the log heads recorded for each child node
   user add --data DIR --name N --role supervisor|admin | user list --data DIR
                      people who sign in at the hub (password from DAIBAN_PASSWORD)
   stats rebuild --data DIR
@@ -389,6 +392,17 @@ int MasterCmd(const common::Flags& flags) {
   return 0;
 }
 
+int Verify(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("data")) {
+    std::cout << "Usage: daiban-hub verify --data DIR\n"
+                 "Walks the hash-chained event log in DIR/hub.db (read-only; the node may be running) and\n"
+                 "names the first row that was changed, inserted or removed; lists the log heads this\n"
+                 "node recorded for its children. Exit 0 intact, 1 not.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  return sync::PrintVerify(flags.Get("data") + "/hub.db");
+}
+
 int Serve(const common::Flags& flags) {
   if (flags.Has("help")) {
     std::cout << "Usage: daiban-hub serve --data DIR [--listen HOST:PORT] [--sync-listen HOST:PORT]\n";
@@ -440,6 +454,7 @@ int HubApp::Run(int argc, char** argv) {
   if (cmd == "init") return Init(flags);
   if (cmd == "enrol") return Enrol(flags);
   if (cmd == "serve") return Serve(flags);
+  if (cmd == "verify") return Verify(flags);
   if (cmd == "user") return UserCmd(flags);
   if (cmd == "stats") return StatsCmd(flags);
   if (cmd == "master") return MasterCmd(flags);

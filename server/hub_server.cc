@@ -334,13 +334,17 @@ common::Result<common::Json> HubServer::NodesJson() {
 
 namespace {
 
-void RefuseSync(httplib::Response& res, const Status& st) {
-  res.status = common::HttpStatusFor(st.code());
+void RefuseSync(httplib::Response& res, const Status& st, int http_status = 0) {
+  res.status = http_status ? http_status : common::HttpStatusFor(st.code());
   res.set_content(sync::ErrorFrame(st), "application/octet-stream");
 }
 
-void SendJsonError(httplib::Response& res, const Status& st) {
-  res.status = common::HttpStatusFor(st.code());
+Status TooMany(const std::string& who) {
+  return common::ResourceExhausted(who + " sends too many requests; it is slowed down (HTTP 429)");
+}
+
+void SendJsonError(httplib::Response& res, const Status& st, int http_status = 0) {
+  res.status = http_status ? http_status : common::HttpStatusFor(st.code());
   res.set_content(common::ErrorJson(st).dump(), "application/json; charset=utf-8");
 }
 
@@ -367,10 +371,14 @@ void HubServer::InstallSyncRoutes(httplib::Server& s) {
   s.Post("/sync", [this](const httplib::Request& req, httplib::Response& res) {
     auto peer = common::ClientCertOf(req);
     if (!peer.ok()) return RefuseSync(res, peer.status());
+    if (!sync_limit_.Allow(peer->identity.node_id)) {
+      return RefuseSync(res, TooMany("node " + peer->identity.node_id), 429);
+    }
     HandleSync(peer->identity, req.body, res);
   });
   // Enrolment: a one-time code and the node's CSR give it its first certificate.
   s.Post("/enrol", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!enrol_limit_.Allow(req.remote_addr)) return SendJsonError(res, TooMany("address " + req.remote_addr), 429);
     auto body = JsonBody(req);
     if (!body.ok()) return SendJsonError(res, body.status());
     std::string code = body->value("code", ""), csr = body->value("csr", "");
@@ -397,6 +405,9 @@ void HubServer::InstallSyncRoutes(httplib::Server& s) {
   s.Post("/renew", [this](const httplib::Request& req, httplib::Response& res) {
     auto peer = common::ClientCertOf(req);
     if (!peer.ok()) return SendJsonError(res, peer.status());
+    if (!sync_limit_.Allow(peer->identity.node_id)) {
+      return SendJsonError(res, TooMany("node " + peer->identity.node_id), 429);
+    }
     auto body = JsonBody(req);
     if (!body.ok()) return SendJsonError(res, body.status());
     std::string cert = body->value("cert", ""), csr = body->value("csr", "");
@@ -479,6 +490,14 @@ void HubServer::InstallRoutes() {
 
   s.Get("/api/health", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(common::Json{{"ok", true}, {"node_id", options_.node_id}}.dump(), "application/json");
+  });
+  // CSRF: cookie-authenticated writes must come from the dashboard's own pages.
+  s.set_pre_routing_handler([send_error](const httplib::Request& req, httplib::Response& res) {
+    Status csrf = common::CheckCsrf(req.method, req.path, req.get_header_value("Authorization"),
+                                    req.get_header_value(common::kCsrfHeader));
+    if (csrf.ok()) return httplib::Server::HandlerResponse::Unhandled;
+    send_error(res, csrf, 0);
+    return httplib::Server::HandlerResponse::Handled;
   });
   s.Post("/api/login", [this, send_error](const httplib::Request& req, httplib::Response& res) {
     auto body = common::ParseJson(req.body.size() > 65536 ? std::string() : req.body);

@@ -14,6 +14,7 @@
 #include "common/catalog.h"
 #include "common/credential.h"
 #include "common/pki.h"
+#include "common/rate_limit.h"
 #include "common/region.h"
 #include "common/sqlite.h"
 #include "common/users.h"
@@ -126,6 +127,9 @@ class HubServer {
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<httplib::Server> sync_http_;  // the TLS listener for nodes
   common::CertAuthority ca_;                    // signs node certificates (DATA/tls/ca.*)
+  // Requests per node on the sync listener, and enrolment attempts per address.
+  common::RateLimiter sync_limit_{common::SystemClock::Get(), common::kSyncRequestsPerSecond, common::kSyncBurst};
+  common::RateLimiter enrol_limit_{common::SystemClock::Get(), common::kEnrolPerSecond, common::kEnrolBurst};
   bool have_ca_ = false;
 };
 

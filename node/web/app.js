@@ -214,7 +214,7 @@ const DEFAULT_ERROR = {
 
 /** Calls the JSON API; resolves to the parsed body, rejects with ApiError. A 401 goes to login. */
 async function api(method, path, body) {
-  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', 'X-Daiban-Request': '1' } };
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);

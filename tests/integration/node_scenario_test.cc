@@ -4,6 +4,7 @@
 // evaluation is recorded at the village. Also: bad input over HTTP, forged sync requests.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -14,7 +15,9 @@
 #include <sstream>
 
 #include "common/pki.h"
+#include "common/sqlite.h"
 #include "common/tls.h"
+#include "sync/protocol.h"
 #include "tests/integration/process_harness.h"
 
 namespace daiban::testing {
@@ -381,11 +384,24 @@ TEST_F(CityFixture, BadInputOverHttpIsAFieldErrorAndChangesNothing) {
     // Never the whole ID number in an error.
     EXPECT_EQ(r.dump().find("110105194912310021"), std::string::npos);
   }
-  auto raw = town.raw().Post("/api/cases", httplib::Headers{{"Cookie", ""}}, "{not json", "application/json");
+  auto raw = town.raw().Post("/api/cases", httplib::Headers{{"Cookie", ""}, {"X-Daiban-Request", "1"}}, "{not json",
+                             "application/json");
   ASSERT_TRUE(raw);
   EXPECT_EQ(raw->status, 401);  // not signed in comes first
   EXPECT_EQ(town.Get("/api/cases")["cases"].size(), 0u);
 
+  // CSRF: a write carried by the session cookie alone (what a forged form on another site
+  // would send) is refused; Daiban's own pages add X-Daiban-Request.
+  httplib::Headers cookie_only = {{"Cookie", "daiban_session=" + town.token()}};
+  auto forged = town.raw().Post("/api/cases", cookie_only, good.dump(), "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 403);
+  EXPECT_NE(forged->body.find("csrf"), std::string::npos) << forged->body;
+  EXPECT_EQ(town.Get("/api/cases")["cases"].size(), 0u);
+  cookie_only.emplace("X-Daiban-Request", "1");
+  auto own_page = town.raw().Post("/api/comments-nowhere", cookie_only, "{}", "application/json");
+  ASSERT_TRUE(own_page);
+  EXPECT_EQ(own_page->status, 404);  // past the CSRF check
   // An invalid transition says what is allowed.
   Json filed = town.Post("/api/cases", good, &status);
   ASSERT_EQ(status, 201);
@@ -404,12 +420,13 @@ TEST_F(CityFixture, BadInputOverHttpIsAFieldErrorAndChangesNothing) {
 // Writes a key and a certificate for the village, signed by the CA in `ca_dir`, valid
 // from not_before to not_after, as dir/<stem>.key/.crt; returns the files for a client.
 common::TlsFiles IssueVillageCert(const fs::path& ca_dir, const fs::path& dir, const std::string& stem,
-                                  int64_t not_before, int64_t not_after) {
+                                  int64_t not_before, int64_t not_after, const std::string& region = "210921100202") {
   auto ca = common::CertAuthority::FromPem(*ReadText((ca_dir / "ca.crt").string()), *ReadText((ca_dir / "ca.key").string()));
   EXPECT_TRUE(ca.ok()) << ca.status().ToString();
   auto key = common::NewPrivateKeyPem();
-  auto csr = common::MakeCsrPem(*key, "v210921100202", {});
-  auto cert = ca->Issue(*csr, {"v210921100202", "210921100202", common::Tier::kVillage, 0, 1000}, not_before, not_after);
+  const std::string node = "v" + region;
+  auto csr = common::MakeCsrPem(*key, node, {});
+  auto cert = ca->Issue(*csr, {node, region, common::Tier::kVillage, 0, 1000}, not_before, not_after);
   EXPECT_TRUE(cert.ok()) << cert.status().ToString();
   std::ofstream((dir / (stem + ".key")).string()) << *key;
   std::ofstream((dir / (stem + ".crt")).string()) << *cert;
@@ -475,6 +492,102 @@ TEST_F(CityFixture, CertificatesAreCheckedAtEveryHandshake) {
                        &out),
             0);
   EXPECT_FALSE(fs::exists(dir_ / "again" / "node.conf"));
+}
+
+TEST_F(CityFixture, FloodingAndOversizedRequestsAreRefusedWithoutSlowingOthers) {
+  // Two requests a second per child (bursts of 4), so the flood below is over the limit
+  // however slow this machine is.
+  Start({DAIBAN_NODE_BIN, "serve", "--data", (dir_ / "town").string(), "--sync-rate-per-s", "2"}, "town", town_port_);
+  const std::string ca = (dir_ / "pki" / "ca.crt").string(), town_sync = "https://" + Addr(town_sync_port_);
+  const fs::path village_tls = dir_ / "village" / "tls";
+  // Eight connections at once, 30 requests each (bounded), all as the village.
+  std::atomic<int> limited{0}, answered{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 8; ++t) {
+    flood.emplace_back([&] {
+      auto flooder = common::MakeTlsClient(town_sync, {(village_tls / "node.crt").string(),
+                                                       (village_tls / "node.key").string(), ca});
+      flooder->set_keep_alive(true);
+      for (int i = 0; i < 30; ++i) {
+        auto r = flooder->Post("/sync", "DBZ1", "application/octet-stream");
+        if (!r) continue;
+        ++answered;
+        if (r->status == 429) ++limited;
+      }
+    });
+  }
+  for (auto& t : flood) t.join();
+  EXPECT_GT(answered.load(), 200);
+  EXPECT_GT(limited.load(), 0) << "240 requests in a burst were all served";
+  // A sibling village is not slowed by it: its request is answered on its merits (a
+  // truncated frame: 400), not limited.
+  common::TlsFiles sibling = IssueVillageCert(dir_ / "pki", dir_, "sibling", NowS() - 60, NowS() + 3600, "210921100203");
+  sibling.ca = ca;
+  auto other = common::MakeTlsClient(town_sync, sibling);
+  auto r = other->Post("/sync", "DBZ1", "application/octet-stream");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 400);
+  // An oversized body is refused before it is read whole.
+  std::string huge(sync::kMaxFrameBytes + 4096, 'x');
+  r = other->Post("/sync", huge, "application/octet-stream");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 413);
+  // And the township's own pages still answer.
+  int status = 0;
+  ApiClient town(town_port_);
+  town.Get("/api/health", &status);
+  EXPECT_EQ(status, 200);
+}
+
+TEST_F(CityFixture, VerifyNamesTheFirstAlteredRowOfTheEventLog) {
+  Process* village_proc = StartNode("village", village_port_);
+  ApiClient village(village_port_);
+  ASSERT_TRUE(village.Login("agent1", kPassword));
+  for (const char* name : {"王芳", "李强", "张伟"}) {
+    int status = 0;
+    village.Post("/api/cases", {{"item", "MZ-003"}, {"applicant_name", name}, {"applicant_id", "11010519491231002X"},
+                                {"applicant_phone", "13800138000"}, {"materials", Json::array({"申请书"})}},
+                 &status);
+    ASSERT_EQ(status, 201);
+  }
+  village_proc->Stop();
+  const std::string data = (dir_ / "village").string(), db_path = data + "/node.db";
+  std::string out;
+  ASSERT_EQ(RunCommand({DAIBAN_NODE_BIN, "verify", "--data", data}, &out), 0) << out;
+  EXPECT_NE(out.find("event log intact"), std::string::npos) << out;
+  auto exec = [&](const std::string& sql) {
+    auto db = common::Db::Open(db_path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  };
+  // One event's bytes changed (edited behind the node's back): found at its row.
+  exec("UPDATE events SET data = replace(data, '\"case.', '\"case .') WHERE seq = 2");
+  std::string after_edit = *ReadText(db_path);
+  ASSERT_NE(RunCommand({DAIBAN_NODE_BIN, "verify", "--data", data}, &out), 0);
+  EXPECT_NE(out.find("altered at seq 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("content changed"), std::string::npos) << out;
+  EXPECT_EQ(*ReadText(db_path), after_edit) << "verify changed the store";
+  // The row's hash recomputed too: the chain still gives it away, at the same row.
+  {
+    auto db = common::Db::Open(db_path);
+    ASSERT_TRUE(db.ok());
+    auto q = (*db)->Prepare("SELECT data FROM events WHERE seq = 2");
+    ASSERT_TRUE(q.ok());
+    auto row = (*q)->Step();
+    ASSERT_TRUE(row.ok() && *row);
+    std::string hash = common::Sha256Hex((*q)->ColumnText(0));
+    (*q)->Reset();
+    ASSERT_TRUE((*db)->Exec("UPDATE events SET hash = '" + hash + "' WHERE seq = 2").ok());
+  }
+  out.clear();
+  ASSERT_NE(RunCommand({DAIBAN_NODE_BIN, "verify", "--data", data}, &out), 0);
+  EXPECT_NE(out.find("altered at seq 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("chain broken"), std::string::npos) << out;
+  // A row removed from the middle.
+  exec("DELETE FROM events WHERE seq = 4");
+  out.clear();
+  ASSERT_NE(RunCommand({DAIBAN_NODE_BIN, "verify", "--data", data}, &out), 0);
+  EXPECT_NE(out.find("seq 2"), std::string::npos) << out;  // still the first bad row
 }
 
 // Certificates that last one minute: every sync round renews them (a third of the life
