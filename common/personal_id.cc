@@ -248,4 +248,22 @@ char IdNumberCheckChar(std::string_view first17) {
   return kIdCheckChars[static_cast<std::size_t>(sum % 11)];
 }
 
+std::vector<std::string> FindIdNumbers(std::string_view text) {
+  std::vector<std::string> found;
+  auto alnum = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!alnum(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && alnum(text[j])) ++j;
+    std::string_view run = text.substr(i, j - i);
+    if (run.size() == 18 && ValidateIdNumber(run).ok()) found.push_back(MaskIdNumber(run));
+    i = j;
+  }
+  return found;
+}
+
 }  // namespace daiban::common

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -58,6 +59,11 @@ char IdNumberCheckChar(std::string_view first17);
 // The birth date in `id` as yyyymmdd (e.g. 19491231), or the error of
 // ValidateIdNumber(id) (field "id_number") if `id` is not a valid ID number.
 Result<int> BirthDateFromIdNumber(std::string_view id);
+
+// Every whole, valid ID number in `text` (18 characters standing alone: not part of a
+// longer run of letters or digits), masked, in order of appearance. For checking that
+// logs and exports never carry one (daiban-node scan-pii, the test suite).
+std::vector<std::string> FindIdNumbers(std::string_view text);
 
 // ---------------------------------------------------------------------------
 // Unified social credit code.

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -43,6 +44,7 @@ Commands:
                                 running node if it is serving, else directly)
   status --data DIR             pending events, last sync per link, last error
   verify --data DIR             check the hash-chained event log; names the first altered row
+  scan-pii FILE_OR_DIR...       look through logs and exports for whole ID numbers (exit 1 if any)
   case <list|show|file|step|materials|comment> --data DIR --user N ...
                                 work on cases through the running node (see case --help)
   check-id <ID number>          check a resident's ID number (GB 11643) before filing;
@@ -216,6 +218,48 @@ int Init(const common::Flags& flags) {
             << o.data_dir << "\nnext: daiban-node user add --data " << o.data_dir
             << " --name NAME --role agent|clerk, then daiban-node serve --data " << o.data_dir << "\n";
   return 0;
+}
+
+int ScanPii(const common::Flags& flags) {
+  const auto& paths = flags.positional();
+  if (flags.Has("help") || paths.empty()) {
+    std::cout << "Usage: daiban-node scan-pii FILE_OR_DIR...\n"
+                 "Looks through log files and exports (directories recursively; SQLite databases are\n"
+                 "skipped) for whole resident ID numbers and prints each one found, masked, with its\n"
+                 "file and line. Exit 0 if none, 1 if any.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  int files = 0, hits = 0;
+  auto scan = [&](const fs::path& p) {
+    std::string name = p.filename().string();
+    if (name.find(".db") != std::string::npos || fs::file_size(p) > (64u << 20)) return;
+    std::ifstream in(p, std::ios::binary);
+    std::string line;
+    int n = 0;
+    ++files;
+    while (std::getline(in, line)) {
+      ++n;
+      for (const auto& masked : common::FindIdNumbers(line)) {
+        std::cout << p.string() << ":" << n << ": whole ID number " << masked << "\n";
+        ++hits;
+      }
+    }
+  };
+  for (const auto& arg : paths) {
+    std::error_code ec;
+    if (fs::is_directory(arg, ec)) {
+      for (const auto& e : fs::recursive_directory_iterator(arg, fs::directory_options::skip_permission_denied, ec)) {
+        if (e.is_regular_file(ec)) scan(e.path());
+      }
+    } else if (fs::is_regular_file(arg, ec)) {
+      scan(arg);
+    } else {
+      return Fail(common::NotFound("scan-pii: " + arg + " is not a file or directory"));
+    }
+  }
+  std::cout << (hits ? std::to_string(hits) + " whole ID number(s)" : std::string("no whole ID numbers")) << " in "
+            << files << " file(s)\n";
+  return hits ? 1 : 0;
 }
 
 int Verify(const common::Flags& flags) {
@@ -439,6 +483,7 @@ int NodeApp::Run(int argc, char** argv) {
   if (cmd == "init") return Init(flags);
   if (cmd == "serve") return Serve(flags);
   if (cmd == "verify") return Verify(flags);
+  if (cmd == "scan-pii") return ScanPii(flags);
   if (cmd == "user") return UserCmd(flags);
   if (cmd == "sync") return SyncCmd(flags);
   if (cmd == "status") return StatusCmd(flags);

@@ -12,6 +12,9 @@ daiban_log "strict build (warnings are errors) in build/"
 daiban_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAIBAN_WERROR=ON
 daiban_log "tests (strict build)"
 ctest --test-dir build -j "$(nproc)" --output-on-failure --timeout 900
+# Everything the tests printed (ctest keeps it in LastTest.log) must carry no whole ID number.
+daiban_log "no whole ID numbers in the test output"
+build/node/daiban-node scan-pii build/Testing/Temporary
 
 if [ "${DAIBAN_SKIP_ASAN:-0}" != "1" ]; then
   daiban_log "AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/"

@@ -78,6 +78,10 @@ class CityFixture : public ::testing::Test {
   }
   void TearDown() override {
     procs_.clear();
+    // No whole ID number in anything the processes logged or the test exported.
+    std::string out;
+    int scan = RunCommand({DAIBAN_NODE_BIN, "scan-pii", dir_.string()}, &out);
+    EXPECT_EQ(scan, 0) << "whole ID numbers in logs or exports (shown masked):\n" << out;
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
@@ -279,6 +283,8 @@ TEST_F(CityFixture, TheHubCountsWhatArrivesAndExportsCsv) {
   EXPECT_EQ(csv->status, 200);
   EXPECT_EQ(csv->body.rfind("\xEF\xBB\xBFregion,name,level", 0), 0u) << csv->body.substr(0, 80);
   EXPECT_NE(csv->body.find("210921000000,阜新蒙古族自治县,county"), std::string::npos) << csv->body.substr(0, 400);
+  fs::create_directories(dir_ / "exports");  // scanned for whole ID numbers in TearDown
+  std::ofstream((dir_ / "exports" / "children.csv").string()) << csv->body;
   auto anonymous = hub.raw().Get("/api/stats/children?format=csv");
   ASSERT_TRUE(anonymous);
   EXPECT_EQ(anonymous->status, 401);
@@ -588,6 +594,21 @@ TEST_F(CityFixture, VerifyNamesTheFirstAlteredRowOfTheEventLog) {
   out.clear();
   ASSERT_NE(RunCommand({DAIBAN_NODE_BIN, "verify", "--data", data}, &out), 0);
   EXPECT_NE(out.find("seq 2"), std::string::npos) << out;  // still the first bad row
+}
+
+TEST(ScanPiiTest, FindsAWholeIdNumberInALogAndPrintsItMasked) {
+  fs::path dir = fs::temp_directory_path() / ("daiban_scan_" + std::to_string(getpid()));
+  fs::create_directories(dir / "logs");
+  std::ofstream((dir / "logs" / "clean.log").string()) << "filed for 110105********002X\n";
+  std::string out;
+  EXPECT_EQ(RunCommand({DAIBAN_NODE_BIN, "scan-pii", dir.string()}, &out), 0) << out;
+  const std::string whole = std::string("110105194912") + "31002X";
+  std::ofstream((dir / "logs" / "leaky.log").string()) << "ok\nfiled for " << whole << "\n";
+  out.clear();
+  EXPECT_EQ(RunCommand({DAIBAN_NODE_BIN, "scan-pii", dir.string()}, &out), 1);
+  EXPECT_NE(out.find("leaky.log:2: whole ID number 110105********002X"), std::string::npos) << out;
+  EXPECT_EQ(out.find(whole), std::string::npos);
+  fs::remove_all(dir);
 }
 
 // Certificates that last one minute: every sync round renews them (a third of the life
