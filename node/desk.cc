@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/case_machine.h"
+#include "common/field_crypto.h"
 #include "common/personal_id.h"
 #include "sync/protocol.h"
 
@@ -68,6 +69,31 @@ std::vector<std::string> Strings(const Json& j) {
   return out;
 }
 
+constexpr const char* kPersonalFields[] = {"applicant_id", "applicant_phone"};
+constexpr const char* kIdHash = "applicant_id_hash";
+
+bool IsPersonal(std::string_view field) { return field == "applicant_id" || field == "applicant_phone"; }
+
+std::string MaskedKey(const std::string& field) { return field + "_masked"; }
+
+std::string MaskPlain(std::string_view field, std::string_view plain) {
+  return field == "applicant_id" ? common::MaskIdNumber(plain) : common::MaskPhone(plain);
+}
+
+// obj[key] if it is a string, else null.
+const Json* StringAt(const Json& obj, const std::string& key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? &*it : nullptr;
+}
+
+// An ID number as it is stored and searched: trimmed by the caller, 'x' made 'X'.
+std::string NormaliseId(std::string id) {
+  for (char& c : id)
+    if (c == 'x') c = 'X';
+  return id;
+}
+
 std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -92,6 +118,12 @@ Result<CaseView> ParseCaseView(std::string_view s) {
   if (s == "conflicts") return CaseView::kConflicts;
   return common::InvalidArgument("view: '" + std::string(s.substr(0, 40)) +
                                  "' is not one of queue, inbox, warnings, conflicts");
+}
+
+bool MayReveal(common::Role role, std::string_view field) {
+  if (field == "applicant_id") return role == common::Role::kClerk;
+  if (field == "applicant_phone") return role == common::Role::kClerk || role == common::Role::kAgent;
+  return false;
 }
 
 Json Desk::CatalogJson(bool proxy_only) const {
@@ -135,8 +167,7 @@ Result<Json> Desk::FileCase(const User& user, const Json& input) {
   }
   DAIBAN_ASSIGN_OR_RETURN(std::string name, TextField(input, "applicant_name", kMaxNameBytes, true));
   DAIBAN_ASSIGN_OR_RETURN(std::string id_number, TextField(input, "applicant_id", 40, true));
-  for (char& c : id_number)
-    if (c == 'x') c = 'X';
+  id_number = NormaliseId(std::move(id_number));
   {
     common::Date today = replica_->Today();
     int yyyymmdd = std::stoi(today.ToString().substr(0, 4) + today.ToString().substr(5, 2) + today.ToString().substr(8, 2));
@@ -159,11 +190,11 @@ Result<Json> Desk::FileCase(const User& user, const Json& input) {
                {"accept_level", common::TierName(it.accept_level)},
                {"decide_level", common::TierName(it.decide_level)},
                {"applicant_name", name},
-               {"applicant_id", id_number},
-               {"applicant_phone", phone},
                {"note", note},
                {"materials_required", it.materials},
                {"materials", materials}};
+  DAIBAN_RETURN_IF_ERROR(PutPersonal(&body, "applicant_id", id_number));
+  DAIBAN_RETURN_IF_ERROR(PutPersonal(&body, "applicant_phone", phone));
   DAIBAN_ASSIGN_OR_RETURN(sync::Event created,
                           replica_->CreateCase(replica_->store()->region(), std::move(body), user.name, user.role));
   if (submit) {
@@ -274,9 +305,51 @@ Result<Json> Desk::Settle(const User& user, const std::string& case_id, const Js
   DAIBAN_ASSIGN_OR_RETURN(std::string value, TextField(input, "value", kMaxTextBytes, true));
   if (field == "applicant_id") DAIBAN_RETURN_IF_ERROR(common::ValidateIdNumber(value, "value"));
   if (field == "applicant_phone") DAIBAN_RETURN_IF_ERROR(common::ValidatePhone(value, "value"));
+  Json fields = Json::object();
+  if (IsPersonal(field)) {
+    DAIBAN_RETURN_IF_ERROR(PutPersonal(&fields, field, value));
+  } else {
+    fields[field] = value;
+  }
   DAIBAN_RETURN_IF_ERROR(replica_->Append(case_id, state.value("region", ""), sync::kKindEdit,
-                                          {{"fields", {{field, value}}}}, user.name, user.role).status());
+                                          {{"fields", std::move(fields)}}, user.name, user.role).status());
   return Detail(user, case_id);
+}
+
+Status Desk::PutPersonal(Json* out, const std::string& field, const std::string& value) const {
+  if (cipher_ == nullptr) {
+    (*out)[field] = value;
+    return Status::Ok();
+  }
+  DAIBAN_ASSIGN_OR_RETURN(std::string token, cipher_->Encrypt(value, field));
+  (*out)[field] = std::move(token);
+  (*out)[MaskedKey(field)] = MaskPlain(field, value);
+  if (field == "applicant_id") {
+    DAIBAN_ASSIGN_OR_RETURN(std::string hash, cipher_->SearchHash(value));
+    (*out)[kIdHash] = std::move(hash);
+  }
+  return Status::Ok();
+}
+
+std::string Desk::MaskStored(const std::string& field, const std::string& stored, const Json* masked) const {
+  if (!common::FieldCipher::IsEncrypted(stored)) return MaskPlain(field, stored);  // plain (legacy) value
+  // The companion written with this very value: sync folds it beside its field.
+  if (masked != nullptr && masked->is_string()) return masked->get<std::string>();
+  std::string_view key_id = common::FieldCipher::TokenKeyId(stored);
+  if (cipher_ == nullptr || key_id != cipher_->KeyId()) {
+    return "(data key " + std::string(key_id) + " is not at this node)";
+  }
+  auto plain = cipher_->Decrypt(stored, field);
+  return plain.ok() ? MaskPlain(field, *plain) : "(damaged: does not decrypt)";
+}
+
+bool Desk::IdMatches(const Json& fields, const std::string& upper, const std::string& hash) const {
+  std::string stored = fields.value("applicant_id", "");
+  if (!common::FieldCipher::IsEncrypted(stored)) return stored == upper;
+  if (const Json* h = StringAt(fields, kIdHash)) return !hash.empty() && h->get<std::string>() == hash;
+  if (cipher_ == nullptr) return false;
+  auto plain = cipher_->Decrypt(stored, "applicant_id");
+  return plain.ok() && *plain == upper;
 }
 
 Result<Json> Desk::Summary(const std::string& case_id, const Json& state) {
@@ -294,7 +367,8 @@ Result<Json> Desk::Summary(const std::string& case_id, const Json& state) {
               {"item", state.value("item", "")},
               {"item_name", state.value("item_name", "")},
               {"applicant_name", fields.value("applicant_name", "")},
-              {"applicant_id", common::MaskIdNumber(fields.value("applicant_id", ""))},
+              {"applicant_id", MaskStored("applicant_id", fields.value("applicant_id", ""),
+                                          StringAt(fields, MaskedKey("applicant_id")))},
               {"status", status},
               {"status_label", st.ok() ? std::string(common::CaseStatusLabel(*st)) : status},
               {"due_date", due},
@@ -311,6 +385,12 @@ Result<Json> Desk::List(const User& user, CaseView view, const std::string& q, c
     return common::InvalidArgument("status: " + common::ParseCaseStatus(status).status().message());
   }
   DAIBAN_ASSIGN_OR_RETURN(std::vector<std::string> ids, replica_->store()->CaseIds());
+  // A whole ID number is looked up by its search hash (or compared with a plain value).
+  std::string q_upper = NormaliseId(q);
+  std::string q_hash;
+  if (cipher_ != nullptr && q_upper.size() == 18) {
+    DAIBAN_ASSIGN_OR_RETURN(q_hash, cipher_->SearchHash(q_upper));
+  }
   std::vector<Json> rows;
   for (const auto& id : ids) {
     DAIBAN_ASSIGN_OR_RETURN(Json state, Fold(id));
@@ -319,10 +399,7 @@ Result<Json> Desk::List(const User& user, CaseView view, const std::string& q, c
     if (!q.empty()) {
       const Json& f = state["fields"];
       bool hit = id == q || id.find(q) != std::string::npos || f.value("applicant_name", "").find(q) != std::string::npos;
-      std::string upper = q;
-      for (char& c : upper)
-        if (c == 'x') c = 'X';
-      hit = hit || (upper.size() == 18 && f.value("applicant_id", "") == upper);
+      hit = hit || (q_upper.size() == 18 && IdMatches(f, q_upper, q_hash));
       if (!hit) continue;
     }
     if (view == CaseView::kConflicts && state["conflicts"].empty()) continue;
@@ -359,14 +436,34 @@ Result<Json> Desk::Detail(const User& user, const std::string& case_id) {
   DAIBAN_ASSIGN_OR_RETURN(Json state, Fold(case_id));
   DAIBAN_ASSIGN_OR_RETURN(Json d, Summary(case_id, state));
   Json fields = state["fields"];
-  // Whole ID and phone numbers only for the roles that work the case.
-  if (user.role != common::Role::kAgent && user.role != common::Role::kClerk) {
-    fields["applicant_id"] = common::MaskIdNumber(fields.value("applicant_id", ""));
-    fields["applicant_phone"] = common::MaskPhone(fields.value("applicant_phone", ""));
+  // With a cipher, masks for everyone (Reveal shows a whole value); without one (legacy),
+  // whole ID and phone numbers for the roles that work the case.
+  bool mask = cipher_ != nullptr || (user.role != common::Role::kAgent && user.role != common::Role::kClerk);
+  Json conflicts = state["conflicts"];
+  if (mask) {
+    for (const char* k : kPersonalFields) {
+      std::string field = k;
+      if (fields.contains(field))
+        fields[field] = MaskStored(field, fields.value(field, ""), StringAt(fields, MaskedKey(field)));
+      fields.erase(MaskedKey(field));
+    }
+    fields.erase(kIdHash);
+    for (auto& c : conflicts) {
+      std::string field = c.value("field", "");
+      if (!IsPersonal(field) || !c.contains("candidates")) continue;
+      for (auto& cand : c["candidates"]) {
+        cand["value"] = MaskStored(field, cand.value("value", ""), StringAt(cand, "masked"));
+        cand.erase("masked");
+      }
+    }
   }
   d["fields"] = fields;
+  Json revealable = Json::array();
+  for (const char* k : kPersonalFields)
+    if (MayReveal(user.role, k)) revealable.push_back(k);
+  d["revealable"] = revealable;
   for (const char* k : {"item_kind", "department", "promised_days", "materials_required", "materials",
-                        "supplement_missing", "supplement_reason", "comments", "conflicts", "superseded",
+                        "supplement_missing", "supplement_reason", "comments", "superseded",
                         "accepted_on", "completed_on", "delivered_on", "decision", "evaluation", "rejected_reason",
                         "withdrawn_reason", "holder_tier", "accept_level", "decide_level", "created"}) {
     if (state.contains(k)) d[k] = state[k];
@@ -375,6 +472,7 @@ Result<Json> Desk::Detail(const User& user, const std::string& case_id) {
   Json missing = Json::array();
   for (const auto& m : Strings(state["materials_required"]))
     if (std::find(got.begin(), got.end(), m) == got.end()) missing.push_back(m);
+  if (state.contains("conflicts")) d["conflicts"] = conflicts;
   d["missing"] = missing;
   d["history"] = state["steps"];
   Json allowed = Json::array();
@@ -410,8 +508,10 @@ Result<std::string> Desk::ReceiptHtml(const std::string& case_id) {
   row("办理事项", state.value("item_name", "") + "（" + state.value("item", "") + "）");
   row("承办部门", state.value("department", ""));
   row("申请人", f.value("applicant_name", ""));
-  row("身份证号", common::MaskIdNumber(f.value("applicant_id", "")));
-  row("联系电话", common::MaskPhone(f.value("applicant_phone", "")));
+  row("身份证号",
+      MaskStored("applicant_id", f.value("applicant_id", ""), StringAt(f, MaskedKey("applicant_id"))));
+  row("联系电话", MaskStored("applicant_phone", f.value("applicant_phone", ""),
+                             StringAt(f, MaskedKey("applicant_phone"))));
   row("代办点", region_name);
   row("提交日期", state.value("submitted_on", "（尚未提交）"));
   std::string materials;
@@ -422,6 +522,109 @@ Result<std::string> Desk::ReceiptHtml(const std::string& case_id) {
   if (!state.value("due_date", "").empty()) row("办结期限", state.value("due_date", ""));
   html += "</table><p>凭此回执查询办理进度。</p><button onclick=\"window.print()\">打印</button></body></html>";
   return html;
+}
+
+Status Desk::Audit(const User& user, const std::string& case_id, const std::string& field, bool allowed,
+                   const std::string& outcome) {
+  common::Db* db = replica_->store()->db();
+  if (!audit_ready_) {
+    // Who saw (or asked to see) a whole ID or phone number. Never holds a value.
+    DAIBAN_RETURN_IF_ERROR(db->Exec(
+        "CREATE TABLE IF NOT EXISTS unmask_audit("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " at_ms INTEGER NOT NULL,"    // Unix milliseconds, the node's clock
+        " user TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " case_id TEXT NOT NULL,"
+        " field TEXT NOT NULL,"       // applicant_id | applicant_phone
+        " allowed INTEGER NOT NULL,"  // 1 if the role may see the field
+        " outcome TEXT NOT NULL)"));  // shown | refused | not found | error: <code>
+    audit_ready_ = true;
+  }
+  DAIBAN_ASSIGN_OR_RETURN(
+      common::Stmt * ins,
+      db->Prepare("INSERT INTO unmask_audit(at_ms, user, role, case_id, field, allowed, outcome) "
+                  "VALUES(?, ?, ?, ?, ?, ?, ?)"));
+  ins->Bind(1, replica_->clock()->NowMillis())
+      .Bind(2, user.name)
+      .Bind(3, common::RoleName(user.role))
+      .Bind(4, std::string_view(case_id).substr(0, 80))
+      .Bind(5, field)
+      .Bind(6, int64_t{allowed ? 1 : 0})
+      .Bind(7, outcome);
+  return ins->Run();
+}
+
+Result<Json> Desk::Reveal(const User& user, const std::string& case_id, const std::string& field) {
+  if (!IsPersonal(field)) {
+    return common::InvalidArgument("field: '" + field.substr(0, 40) + "' is not applicant_id or applicant_phone");
+  }
+  const bool allowed = MayReveal(user.role, field);
+  if (!allowed) {
+    DAIBAN_RETURN_IF_ERROR(Audit(user, case_id, field, false, "refused"));
+    std::string what = field == "applicant_id" ? "the whole ID number" : "the whole phone number";
+    std::string who = field == "applicant_id" ? "only a clerk sees " : "only agents and clerks see ";
+    return common::PermissionDenied(who + what + "; you are signed in as " + std::string(common::RoleName(user.role)));
+  }
+  // Every way this can end is audited before it returns.
+  auto fail = [&](const Status& s) -> Result<Json> {
+    std::string outcome = s.code() == common::StatusCode::kNotFound
+                              ? "not found"
+                              : "error: " + std::string(common::StatusCodeName(s.code()));
+    DAIBAN_RETURN_IF_ERROR(Audit(user, case_id, field, true, outcome));
+    return s;
+  };
+  Result<Json> state = Fold(case_id);
+  if (!state.ok()) return fail(state.status());
+  const Json* stored = StringAt((*state)["fields"], field);
+  if (stored == nullptr || stored->get<std::string>().empty()) {
+    return fail(common::NotFound(field + ": case " + case_id.substr(0, 80) + " has no value"));
+  }
+  std::string value = stored->get<std::string>();
+  if (common::FieldCipher::IsEncrypted(value)) {
+    if (cipher_ == nullptr) {
+      return fail(common::FailedPrecondition(field + ": the value is encrypted and this node has no data key"));
+    }
+    Result<std::string> plain = cipher_->Decrypt(value, field);
+    if (!plain.ok()) return fail(plain.status());
+    value = std::move(*plain);
+  }
+  DAIBAN_RETURN_IF_ERROR(Audit(user, case_id, field, true, "shown"));
+  return Json{{"case", case_id}, {"field", field}, {"value", value}};
+}
+
+Result<Json> Desk::UnmaskAudit(const User& user, int64_t limit) {
+  if (user.role != common::Role::kSupervisor && user.role != common::Role::kAdmin) {
+    return common::PermissionDenied("only supervisors and admins read the unmask audit; you are signed in as " +
+                                    std::string(common::RoleName(user.role)));
+  }
+  if (limit < 1 || limit > 1000) return common::InvalidArgument("limit: 1 to 1000");
+  common::Db* db = replica_->store()->db();
+  Json entries = Json::array();
+  // No table yet: nobody has asked to see a whole value.
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * exists,
+                          db->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unmask_audit'"));
+  DAIBAN_ASSIGN_OR_RETURN(bool has_table, exists->Step());
+  exists->Reset();
+  if (!has_table) return Json{{"entries", entries}};
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q,
+                          db->Prepare("SELECT seq, at_ms, user, role, case_id, field, allowed, outcome "
+                                      "FROM unmask_audit ORDER BY seq DESC LIMIT ?"));
+  q->Bind(1, limit);
+  while (true) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    entries.push_back({{"seq", q->ColumnInt(0)},
+                       {"at_ms", q->ColumnInt(1)},
+                       {"user", q->ColumnText(2)},
+                       {"role", q->ColumnText(3)},
+                       {"case", q->ColumnText(4)},
+                       {"field", q->ColumnText(5)},
+                       {"allowed", q->ColumnInt(6) != 0},
+                       {"outcome", q->ColumnText(7)}});
+  }
+  q->Reset();
+  return Json{{"entries", entries}};
 }
 
 }  // namespace daiban::node

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/credential.h"
+#include "common/field_crypto.h"
 #include "node/files.h"
 
 namespace daiban::node {
@@ -48,7 +49,8 @@ common::Status Store(const common::TlsFiles& tls, const std::string& key_pem, co
 
 common::Result<common::CertInfo> EnrolWithHub(const std::string& hub_url, const std::string& ca_path,
                                               const std::string& code, const std::string& node_id,
-                                              const std::vector<std::string>& hosts, const common::TlsFiles& tls) {
+                                              const std::vector<std::string>& hosts, const common::TlsFiles& tls,
+                                              const std::string& data_key_path) {
   if (hub_url.rfind("https://", 0) != 0) return common::InvalidArgument("--hub-url: must start with https://");
   DAIBAN_ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(ca_path));
   DAIBAN_ASSIGN_OR_RETURN(std::string key, common::NewPrivateKeyPem());
@@ -63,7 +65,10 @@ common::Result<common::CertInfo> EnrolWithHub(const std::string& hub_url, const 
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(tls.cert).parent_path(), ec);
+  std::string data_key = answer.value("data_key", "");
+  if (data_key.rfind(common::kDataKeyMagic, 0) != 0) return common::DataLoss("the hub sent no data key with the certificate");
   DAIBAN_RETURN_IF_ERROR(WriteFileAtomic(tls.ca, ca_pem, 0644));
+  DAIBAN_RETURN_IF_ERROR(WriteFileAtomic(data_key_path, data_key, 0600));
   DAIBAN_RETURN_IF_ERROR(Store(tls, key, cert));
   return info;
 }

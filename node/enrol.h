@@ -20,12 +20,15 @@
 namespace daiban::node {
 
 // Enrols with the hub at `hub_url` (https://host:port of its sync listener). `ca_path`
-// is the city CA certificate. Writes `tls` files; returns the certificate's contents.
+// is the city CA certificate. Writes `tls` files and the city's data key (which the hub
+// hands over with the certificate) to `data_key_path`, mode 600; returns the
+// certificate's contents.
 // Errors: the hub's answer (code not recognised, used or expired; CSR for another node),
 // kUnavailable if the hub cannot be reached or its certificate does not verify.
 common::Result<common::CertInfo> EnrolWithHub(const std::string& hub_url, const std::string& ca_path,
                                               const std::string& code, const std::string& node_id,
-                                              const std::vector<std::string>& hosts, const common::TlsFiles& tls);
+                                              const std::vector<std::string>& hosts, const common::TlsFiles& tls,
+                                              const std::string& data_key_path);
 
 // Renews the certificate in `tls` through `parent_url` if less than a third of its life
 // is left at `now_s` (or `force`). Returns true if it renewed. The new key and

@@ -11,6 +11,7 @@
 
 #include "common/calendar.h"
 #include "common/case_machine.h"
+#include "common/field_crypto.h"
 #include "common/flags.h"
 #include "common/personal_id.h"
 #include "common/date.h"
@@ -135,7 +136,8 @@ int Init(const common::Flags& flags) {
                  "         [--node-id ID] [--listen HOST:PORT] [--sync-listen HOST:PORT] [--hosts H1,H2]\n"
                  "         [--parent-url https://... --parent-id ID] [--fallback-url URL --fallback-id ID]\n"
                  "         [--config DIR]\n"
-                 "   or, for local tests only: --insecure-plain-sync --credential TOKEN --hub-key FILE\n\n"
+                 "   or, for local tests only: --insecure-plain-sync --credential TOKEN --hub-key FILE\n"
+                 "                             (--data-key FILE | --new-data-key)\n\n"
                  "Sets up a node in DIR: DIR/node.conf (every setting, see config/node-*.conf), the\n"
                  "event store, the user list, and a copy of the master data (catalog, calendar,\n"
                  "region tree) from --config (default: config). Enrolment: the node makes its own key,\n"
@@ -147,7 +149,7 @@ int Init(const common::Flags& flags) {
   }
   NodeOptions o;
   if (auto s = ApplyFlags(flags, {"help", "hub-key", "config", "enrol-code", "hub-url", "ca", "hosts",
-                                  "insecure-plain-sync"},
+                                  "insecure-plain-sync", "data-key", "new-data-key"},
                           &o);
       !s.ok()) {
     return Fail(s);
@@ -201,7 +203,7 @@ int Init(const common::Flags& flags) {
       start = comma + 1;
     }
     auto cert = EnrolWithHub(flags.Get("hub-url"), flags.Get("ca"), flags.Get("enrol-code"), o.node_id, hosts,
-                             NodeTlsFiles(o));
+                             NodeTlsFiles(o), DataKeyPath(o));
     if (!cert.ok()) return Fail(cert.status());
     if (cert->identity.region != o.region || cert->identity.tier != o.tier) {
       return Fail(common::InvalidArgument("--region/--tier: the hub enrolled " + o.node_id + " as " +
@@ -211,6 +213,23 @@ int Init(const common::Flags& flags) {
     std::cout << "enrolled: certificate for " << o.node_id << " valid until "
               << common::DateFromUnixMillisCst(cert->not_after_s * 1000).ToString() << " (renewed automatically)\n";
   }
+  if (o.insecure_plain_sync) {
+    // No enrolment: the city's data key comes from a file (--data-key) or is made here.
+    if (flags.Has("new-data-key")) {
+      auto made = common::FieldCipher::GenerateKeyFile(DataKeyPath(o), common::FieldAlg::kAes256Gcm);
+      if (!made.ok()) return Fail(made.status().WithContext("--new-data-key"));
+    } else if (flags.Has("data-key")) {
+      auto text = ReadFile(flags.Get("data-key"));
+      if (!text.ok()) return Fail(text.status().WithContext("--data-key"));
+      if (auto s = WriteFileAtomic(DataKeyPath(o), *text, 0600); !s.ok()) return Fail(s);
+    } else {
+      return Fail(common::InvalidArgument("--data-key FILE (the city's data key) or --new-data-key is required "
+                                          "without enrolment"));
+    }
+  }
+  auto key = common::FieldCipher::Load(DataKeyPath(o));
+  if (!key.ok()) return Fail(key.status().WithContext("data key"));
+  o.data_key_id = key->KeyId();
   if (auto s = WriteFileAtomic(o.data_dir + "/node.conf", OptionsToConf(o), 0600); !s.ok()) return Fail(s);
   auto server = NodeServer::Open(o);  // creates the store and the user list
   if (!server.ok()) return Fail(server.status());

@@ -60,6 +60,16 @@ common::Result<std::unique_ptr<NodeServer>> NodeServer::Open(const NodeOptions& 
                                    "/master/regions");
   }
   n->master_ = std::make_unique<MasterData>(std::move(master));
+  // The city's data key, checked before the store is opened: with the wrong key nothing is
+  // written.
+  auto cipher = common::FieldCipher::Load(DataKeyPath(options));
+  if (!cipher.ok()) return cipher.status().WithContext("data key");
+  if (!options.data_key_id.empty() && cipher->KeyId() != options.data_key_id) {
+    return common::FailedPrecondition("data key: " + DataKeyPath(options) + " is key " + cipher->KeyId() +
+                                      ", but this node's cases are encrypted under key " + options.data_key_id +
+                                      ": wrong key file (nothing was opened or changed)");
+  }
+  n->cipher_ = std::move(cipher).value();
   sync::StoreOptions so;
   so.path = options.data_dir + "/node.db";
   so.node_id = options.node_id;
@@ -70,7 +80,7 @@ common::Result<std::unique_ptr<NodeServer>> NodeServer::Open(const NodeOptions& 
   DAIBAN_ASSIGN_OR_RETURN(n->users_, UserBook::Open(options.data_dir + "/users.db", common::SystemClock::Get(),
                                                     options.session_hours));
   n->desk_ = std::make_unique<Desk>(n->replica_.get(), &n->master_->catalog, &n->master_->calendar,
-                                    &n->master_->regions);
+                                    &n->master_->regions, &n->cipher_);
   n->service_ = std::make_unique<sync::SyncService>(n->replica_.get());
   n->sync_limit_ = std::make_unique<common::RateLimiter>(common::SystemClock::Get(), options.sync_rate_per_s,
                                                          2.0 * options.sync_rate_per_s);
@@ -295,6 +305,20 @@ void NodeServer::InstallRoutes() {
   s.Post(R"(/api/cases/([^/]+)/settle)", api([this](const User& u, const Json& b, const httplib::Request& req) {
            return desk_->Settle(u, req.matches[1], b);
          }, true));
+  // A whole ID or phone number, for the roles that need it; every attempt is audited.
+  s.Post(R"(/api/cases/([^/]+)/reveal)", [this, api](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    api([this](const User& u, const Json& b, const httplib::Request& r) {
+      return desk_->Reveal(u, r.matches[1], b.value("field", ""));
+    }, false)(req, res);
+  });
+  s.Get("/api/audit/unmask", [this, api](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    api([this](const User& u, const Json&, const httplib::Request& r) -> common::Result<Json> {
+      int64_t limit = r.has_param("limit") ? std::atoll(r.get_param_value("limit").c_str()) : 100;
+      return desk_->UnmaskAudit(u, limit);
+    }, false)(req, res);
+  });
   s.Get("/api/status", [this](const httplib::Request& req, httplib::Response& res) {
     auto user = users_->Session(SessionToken(req));
     if (!user.ok()) return SendError(res, user.status(), 401);

@@ -11,6 +11,7 @@
 #include "common/calendar.h"
 #include "common/catalog.h"
 #include "common/credential.h"
+#include "common/field_crypto.h"
 #include "common/master_data.h"
 #include "common/rate_limit.h"
 #include "common/region.h"
@@ -70,6 +71,7 @@ class NodeServer {
   std::unique_ptr<sync::SyncService> service_;
   std::unique_ptr<SyncLoop> sync_loop_;
   common::VerifyKey hub_key_;
+  common::FieldCipher cipher_;  // the city's data key: ID and phone numbers at rest
   int64_t catalog_version_ = 0, calendar_version_ = 0;  // published versions in use (0: shipped files)
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<httplib::Server> sync_http_;  // the TLS listener for children (sync_listen)

@@ -43,6 +43,8 @@ common::Status Set(NodeOptions* o, const std::string& key, const std::string& v)
   else if (key == "fallback_id") o->fallback_id = v;
   else if (key == "credential") o->credential = v;
   else if (key == "sync_listen") o->sync_listen = v;
+  else if (key == "data_key_file") o->data_key_file = v;
+  else if (key == "data_key_id") o->data_key_id = v;
   else if (key == "insecure_plain_sync") {
     if (v != "yes" && v != "no") return common::InvalidArgument("insecure_plain_sync: yes or no");
     o->insecure_plain_sync = v == "yes";
@@ -61,6 +63,10 @@ common::Status Set(NodeOptions* o, const std::string& key, const std::string& v)
 }
 
 }  // namespace
+
+std::string DataKeyPath(const NodeOptions& o) {
+  return o.data_key_file.empty() ? o.data_dir + "/data.key" : o.data_key_file;
+}
 
 common::TlsFiles NodeTlsFiles(const NodeOptions& o) {
   return {o.data_dir + "/tls/node.crt", o.data_dir + "/tls/node.key", o.data_dir + "/tls/ca.crt"};
@@ -87,6 +93,8 @@ std::string OptionsToConf(const NodeOptions& o) {
     << "sync_listen = " << o.sync_listen << "\n"
     << "insecure_plain_sync = " << (o.insecure_plain_sync ? "yes" : "no") << "\n"
     << "credential = " << o.credential << "\n"
+    << "data_key_file = " << o.data_key_file << "\n"
+    << "data_key_id = " << o.data_key_id << "\n"
     << "sync_interval_s = " << o.sync_interval_s << "\n"
     << "backoff_max_s = " << o.backoff_max_s << "\n"
     << "session_hours = " << o.session_hours << "\n"
@@ -117,7 +125,7 @@ common::Result<NodeOptions> OptionsFromConf(std::string_view text, std::string_v
 common::Status ApplyFlags(const common::Flags& flags, std::initializer_list<std::string_view> extra, NodeOptions* o) {
   static const char* const kKeys[] = {"data", "data_dir", "node_id", "region", "tier", "listen", "parent_url",
                                       "parent_id", "fallback_url", "fallback_id", "credential", "sync_interval_s",
-                                      "backoff_max_s", "session_hours", "sync_listen", "sync_rate_per_s"};
+                                      "backoff_max_s", "session_hours", "sync_listen", "sync_rate_per_s", "data_key_file"};
   std::map<std::string, std::string> given;
   for (const char* k : kKeys) {
     std::string dashed = k;

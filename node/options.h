@@ -28,6 +28,8 @@ struct NodeOptions {
   std::string fallback_url;                     // grandparent to sync with while the parent is down ("" = none)
   std::string fallback_id;                      // its node id
   std::string credential;                       // bearer credential (insecure_plain_sync only)
+  std::string data_key_file;                    // the city's data key ("" = DATA/data.key, mode 600)
+  std::string data_key_id;                      // its key id, recorded at init: a different key is refused
   int sync_interval_s = 30;                     // sync this often while all is well (default 30)
   int backoff_max_s = 300;                      // longest wait between tries while the parent is down (default 300)
   int session_hours = 12;                       // signed-in sessions last this long (default 12)
@@ -57,6 +59,9 @@ common::Result<NodeOptions> LoadOptions(const std::string& data_dir, const commo
 
 // This node's certificate, key and the city CA: DATA/tls/node.crt, node.key, ca.crt.
 common::TlsFiles NodeTlsFiles(const NodeOptions& o);
+
+// The data key file's path: data_key_file, or DATA/data.key.
+std::string DataKeyPath(const NodeOptions& o);
 
 // Default node id for a tier and region: "v"/"t"/"c" + the region's significant prefix.
 std::string DefaultNodeId(common::Tier tier, const std::string& region);

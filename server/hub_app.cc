@@ -13,6 +13,7 @@
 
 #include "common/calendar.h"
 #include "common/catalog.h"
+#include "common/field_crypto.h"
 #include "common/flags.h"
 #include "common/credential.h"
 #include "common/region.h"
@@ -185,6 +186,12 @@ int Init(const common::Flags& flags) {
   if (!priv.ok() || !pub.ok()) return Fail(!priv.ok() ? priv.status() : pub.status());
   if (auto s = WritePrivate(o.data_dir + "/hub_key.pem", *priv, 0600); !s.ok()) return Fail(s);
   if (auto s = WritePrivate(o.data_dir + "/hub_key.pub.pem", *pub, 0644); !s.ok()) return Fail(s);
+  // The city's data key: ID and phone numbers are encrypted under it at every node; nodes
+  // receive it with their certificate at enrolment.
+  if (auto made = common::FieldCipher::GenerateKeyFile(o.data_dir + "/data.key", common::FieldAlg::kAes256Gcm);
+      !made.ok()) {
+    return Fail(made.status().WithContext("data key"));
+  }
   if (!pki.empty()) {
     fs::create_directories(o.data_dir + "/tls", ec);
     for (const char* f : {"ca.crt", "ca.key", "hub.crt", "hub.key"}) {

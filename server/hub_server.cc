@@ -394,10 +394,13 @@ void HubServer::InstallSyncRoutes(httplib::Server& s) {
                                        return Status::Ok();
                                      });
     if (!who.ok()) return SendJsonError(res, who.status());
+    std::stringstream data_key;
+    data_key << std::ifstream(options_.data_dir + "/data.key").rdbuf();
     std::fprintf(stderr, "enrolled %s (%s %s), certificate serial %lld\n", who->node_id.c_str(),
                  std::string(common::TierName(who->tier)).c_str(), who->region.c_str(), static_cast<long long>(who->serial));
     res.set_content(common::Json{{"node_id", who->node_id}, {"region", who->region},
-                                 {"tier", common::TierName(who->tier)}, {"cert", cert}, {"ca", ca_.ca_pem()}}.dump(),
+                                 {"tier", common::TierName(who->tier)}, {"cert", cert}, {"ca", ca_.ca_pem()},
+                                 {"data_key", data_key.str()}}.dump(),
                     "application/json; charset=utf-8");
   });
   // Renewal, from the node itself or relayed by one of its ancestors: the node's current

@@ -68,6 +68,22 @@ CREATE TABLE IF NOT EXISTS quarantine(
   peer TEXT NOT NULL,
   reason TEXT NOT NULL,
   at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS refusals(
+  n INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  peer TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  code TEXT NOT NULL,
+  reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts(
+  n INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  node TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_node ON alerts(node, n);
 )sql";
 
 std::string RandomIncarnation() {
@@ -668,6 +684,61 @@ Result<std::vector<QuarantinedEvent>> EventStore::QuarantineList() {
     DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) break;
     out.push_back({q->ColumnText(0), q->ColumnText(1), q->ColumnText(2), q->ColumnInt(3)});
+  }
+  return out;
+}
+
+Status EventStore::RecordRefusal(const Refusal& r) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("INSERT INTO refusals(at_ms, peer, event_id, case_id, code, "
+                                                 "reason) VALUES(?, ?, ?, ?, ?, ?)"));
+  q->Bind(1, r.at_ms).Bind(2, r.peer).Bind(3, r.event_id).Bind(4, r.case_id);
+  q->Bind(5, r.code).Bind(6, r.reason);
+  DAIBAN_RETURN_IF_ERROR(q->Run());
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * trim, db_->Prepare("DELETE FROM refusals WHERE n <= ?"));
+  trim->Bind(1, db_->LastInsertRowId() - static_cast<int64_t>(kMaxAuditRows));
+  return trim->Run();
+}
+
+Result<std::vector<Refusal>> EventStore::Refusals(size_t limit) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT at_ms, peer, event_id, case_id, code, reason "
+                                                 "FROM refusals ORDER BY n DESC LIMIT ?"));
+  q->Bind(1, static_cast<int64_t>(limit));
+  std::vector<Refusal> out;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back({q->ColumnInt(0), q->ColumnText(1), q->ColumnText(2), q->ColumnText(3), q->ColumnText(4),
+                   q->ColumnText(5)});
+  }
+  return out;
+}
+
+Status EventStore::RecordAlert(const HistoryAlert& a) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * last, db_->Prepare("SELECT kind, seq FROM alerts WHERE node = ? "
+                                                    "ORDER BY n DESC LIMIT 1"));
+  last->Bind(1, a.node);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, last->Step());
+  const bool repeat = row && last->ColumnText(0) == a.kind && last->ColumnInt(1) == a.seq;
+  last->Reset();
+  if (repeat) return Status::Ok();
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("INSERT INTO alerts(at_ms, node, kind, seq, detail) "
+                                                 "VALUES(?, ?, ?, ?, ?)"));
+  q->Bind(1, a.at_ms).Bind(2, a.node).Bind(3, a.kind).Bind(4, a.seq).Bind(5, a.detail);
+  DAIBAN_RETURN_IF_ERROR(q->Run());
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * trim, db_->Prepare("DELETE FROM alerts WHERE n <= ?"));
+  trim->Bind(1, db_->LastInsertRowId() - static_cast<int64_t>(kMaxAuditRows));
+  return trim->Run();
+}
+
+Result<std::vector<HistoryAlert>> EventStore::Alerts(size_t limit) {
+  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT at_ms, node, kind, seq, detail FROM alerts "
+                                                 "ORDER BY n DESC LIMIT ?"));
+  q->Bind(1, static_cast<int64_t>(limit));
+  std::vector<HistoryAlert> out;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back({q->ColumnInt(0), q->ColumnText(1), q->ColumnText(2), q->ColumnInt(3), q->ColumnText(4)});
   }
   return out;
 }

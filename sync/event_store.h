@@ -12,6 +12,9 @@
 //              new for this subtree?" and a cheap per-jurisdiction digest
 //   peers      per peer node: push and pull checkpoints, last success, last error
 //   quarantine events a peer refused, with the reason, for a person to see
+//   refusals   as parent: every pushed event this node refused (the audit; newest 10,000)
+//   alerts     as parent: children whose log history changed under a recorded position
+//              (newest 10,000)
 //   meta       this node's identity
 //
 // Writes happen inside a batch (BeginBatch ... CommitBatch): everything in a batch,
@@ -101,6 +104,28 @@ struct QuarantinedEvent {
   int64_t at_ms = 0;
 };
 
+// One pushed event this node refused (docs/PROTOCOL.md §4.10).
+struct Refusal {
+  int64_t at_ms = 0;
+  std::string peer;      // the node that pushed it
+  std::string event_id;  // as sent, at most 120 characters; "" if it had none
+  std::string case_id;   // "" for master data or when the event did not decode
+  std::string code;      // status code name, e.g. "permission_denied"
+  std::string reason;    // names the case and the rule; never personal data
+};
+
+// A child's log history changed under a position this node had recorded (PROTOCOL §5.1).
+struct HistoryAlert {
+  int64_t at_ms = 0;
+  std::string node;    // the child
+  std::string kind;    // "history_rewritten" or "history_differs" (sync/sync_service.h)
+  int64_t seq = 0;     // the seq of the child's log the alert is about
+  std::string detail;  // plain words for an operator
+};
+
+// The refusal audit and the alerts keep this many newest rows each.
+inline constexpr size_t kMaxAuditRows = 10000;
+
 enum class InsertOutcome { kInserted, kDuplicate };
 
 class EventStore {
@@ -188,6 +213,18 @@ class EventStore {
   common::Status Quarantine(const std::string& id, const std::string& peer, const std::string& reason,
                             int64_t now_ms);
   common::Result<std::vector<QuarantinedEvent>> QuarantineList();
+
+  // ---- audit (the parent side) ----
+  // Appends to the refusal audit, dropping the oldest rows beyond kMaxAuditRows. Inside or
+  // outside a batch (inside, it commits with the batch).
+  common::Status RecordRefusal(const Refusal& r);
+  // The newest `limit` refusals, newest first.
+  common::Result<std::vector<Refusal>> Refusals(size_t limit = kMaxAuditRows);
+  // Appends a history alert, dropping the oldest rows beyond kMaxAuditRows. A repeat of the
+  // node's newest alert (same kind and seq) is not recorded again. Inside or outside a batch.
+  common::Status RecordAlert(const HistoryAlert& a);
+  // The newest `limit` alerts, newest first.
+  common::Result<std::vector<HistoryAlert>> Alerts(size_t limit = kMaxAuditRows);
 
   // The committed store as bytes, for EventStore::Open with options.image.
   // REQUIRES: !in_batch().

@@ -214,13 +214,27 @@ CaseFold FoldCase(std::vector<Event> events) {
       const Json& src = (&e == create) ? e.body : e.body["fields"];
       return src[field].get<std::string>();
     };
+    // Companions (node/desk.h) travel with the value they were written beside: the
+    // winner's own or none, so a mask or search hash never describes another value.
+    auto companion = [&](size_t i, const std::string& key) -> const Json* {
+      const Event& e = events[i];
+      const Json& src = (&e == create) ? e.body : e.body["fields"];
+      auto it = src.find(key);
+      return it != src.end() && it->is_string() ? &*it : nullptr;
+    };
     size_t winner = field_heads.back();  // events are sorted: the last head is the greatest
     fields[field] = value_of(winner);
+    bool personal = field == "applicant_id" || field == "applicant_phone";
+    for (const char* suffix : {"_hash", "_masked"}) {
+      if (const Json* c = personal ? companion(winner, field + suffix) : nullptr) fields[field + suffix] = *c;
+    }
     if (field_heads.size() > 1 && !DAIBAN_MUTATION(2)) {
       Json candidates = Json::array();
       for (size_t h : field_heads) {
-        candidates.push_back({{"event", events[h].id}, {"value", value_of(h)}, {"origin", events[h].origin},
-                              {"user", events[h].actor.user}, {"hlc", events[h].hlc}});
+        Json cand = {{"event", events[h].id}, {"value", value_of(h)}, {"origin", events[h].origin},
+                     {"user", events[h].actor.user}, {"hlc", events[h].hlc}};
+        if (const Json* m = personal ? companion(h, field + "_masked") : nullptr) cand["masked"] = *m;
+        candidates.push_back(std::move(cand));
       }
       conflicts.push_back({{"field", field}, {"winner", events[winner].id}, {"candidates", candidates}});
     }

@@ -1,5 +1,7 @@
 #include "sync/replicator.h"
 
+#include "sync/admit.h"
+
 #include "sync/codec.h"
 
 namespace daiban::sync {
@@ -161,6 +163,8 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
       why = e.status();
     } else if (!e->is_master() && e->region.compare(0, replica_->prefix().size(), replica_->prefix()) != 0) {
       why = common::PermissionDenied("case " + e->case_id + " is outside this node's jurisdiction");
+    } else {
+      why = AdmitEventContent(*e);  // the same per-event rules the parent applied (sync/admit.h)
     }
     if (why.ok()) {
       auto ins = store->Insert(*e, parent_id);

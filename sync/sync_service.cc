@@ -15,6 +15,26 @@ std::string ErrorFrame(const Status& status) {
                       {"message", status.message()}});
 }
 
+namespace {
+
+std::string Short(const std::string& chain) { return chain.substr(0, 12) + "…"; }
+
+std::string RewrittenDetail(const std::string& node, const LogPosition& base, const LogPosition& recorded) {
+  return "the log of " + node + " at seq " + std::to_string(base.seq) + " has chain " + Short(base.chain) +
+         ", but this node recorded " + Short(recorded.chain) +
+         " there, and it did not announce a restore: its history was rewritten (unless this node was itself "
+         "restored from a copy older than that node's last restore). The push was rewound; nothing was "
+         "applied.";
+}
+
+std::string DiffersDetail(const std::string& node, const LogPosition& recorded) {
+  return node + " resent its log from the start, saying it was restored from a backup; this node had applied " +
+         "its log up to seq " + std::to_string(recorded.seq) + " (chain " + Short(recorded.chain) +
+         "). A restore and a rewritten history look the same here: an operator should confirm the restore.";
+}
+
+}  // namespace
+
 SyncService::SyncService(Replica* replica, SyncServiceOptions options) : replica_(replica), options_(options) {}
 
 int64_t SyncService::LastSeen(const std::string& peer) const {
@@ -45,6 +65,16 @@ Json SyncService::ReportedVersion(const std::string& peer) const {
 int64_t SyncService::ReportedPending(const std::string& peer) const {
   auto it = reported_pending_.find(peer);
   return it == reported_pending_.end() ? -1 : it->second;
+}
+
+Result<bool> SyncService::ForgedHere(const Event& e) {
+  // I mint ids in my current incarnation only after storing them durably, so such an event
+  // that I do not hold was never made here.
+  if (e.origin != replica_->node_id()) return false;
+  auto parts = ParseEventId(e.id);
+  if (!parts.ok() || parts->incarnation != replica_->store()->incarnation()) return false;
+  DAIBAN_ASSIGN_OR_RETURN(bool held, replica_->store()->Contains(e.id));
+  return !held;
 }
 
 HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view request) {
@@ -145,32 +175,61 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
   auto restart_it = push->find("restart");
   const bool restart = restart_it != push->end() && restart_it->is_boolean() && restart_it->get<bool>();
   if (!(base == record.received) && !(restart && base.seq == 0)) {
+    if (record.received.seq > 0 && base.seq == record.received.seq) {
+      // The child's log at a seq I recorded has another chain, and it does not say it was
+      // restored (a restored child's base is a position of its old log, or a restart).
+      DAIBAN_RETURN_IF_ERROR(store->BeginBatch());
+      Status s = store->RecordAlert({now, peer.node_id, std::string(kAlertHistoryRewritten), base.seq,
+                                     RewrittenDetail(peer.node_id, base, record.received)});
+      if (!s.ok()) {
+        store->AbortBatch();
+        return s;
+      }
+      DAIBAN_RETURN_IF_ERROR(store->CommitBatch());
+    }
     push_reply["result"] = "rewind";
     push_reply["received"] = LogPositionToJson(record.received);
   } else {
     Json refused = Json::array();
     int64_t inserted = 0, duplicates = 0;
     DAIBAN_RETURN_IF_ERROR(store->BeginBatch());
+    auto fail = [&](Status s) {
+      store->AbortBatch();
+      return s;
+    };
+    if (restart && base.seq == 0 && record.received.seq > 0 && full && !(last == record.received)) {
+      // The child resends its whole log saying it was restored (pull.full): its log is not
+      // the one I recorded. A restore and a rewritten history look the same from here.
+      Status s = store->RecordAlert({now, peer.node_id, std::string(kAlertHistoryDiffers), record.received.seq,
+                                     DiffersDetail(peer.node_id, record.received)});
+      if (!s.ok()) return fail(s);
+    }
     for (auto& ej : *events_json) {
       std::string id = ej.is_object() && ej.contains("id") && ej["id"].is_string() ? ej["id"].get<std::string>() : "";
+      std::string case_id = ej.is_object() && ej.contains("case") && ej["case"].is_string()
+                                ? ej["case"].get<std::string>().substr(0, 80)
+                                : "";
       auto e = EventFromJson(std::move(ej));
       Status why;
       if (!e.ok()) {
         why = e.status();
-      } else if (e->is_master() && e->actor.tier != common::Tier::kCity) {
-        // Master data is written only at the hub; a child may hand back the hub's own
-        // master events (a restored hub recovers them this way), never its own.
-        why = common::PermissionDenied("master data is written only at the city hub");
-      } else if (!e->is_master() && e->region.compare(0, peer_prefix.size(), peer_prefix) != 0) {
-        why = common::PermissionDenied("case " + e->case_id + " lies outside the jurisdiction of " + peer.node_id);
-      } else if (admit_) {
-        why = admit_(peer, *e);
+      } else {
+        why = AdmitPushedEvent(peer, *e);
+        if (why.ok()) {
+          auto forged = ForgedHere(*e);
+          if (!forged.ok()) return fail(forged.status());
+          if (*forged) {
+            why = common::PermissionDenied((e->is_master() ? "master data " + e->id : "case " + e->case_id) +
+                                           ": rule made here: the event claims to be made by this node in "
+                                           "its current run, but this node never made it");
+          }
+        }
+        if (why.ok() && admit_) why = admit_(peer, *e);
       }
       if (why.ok()) {
         auto r = store->Insert(*e, peer.node_id);
         if (!r.ok() && r.status().code() != common::StatusCode::kAlreadyExists) {
-          store->AbortBatch();
-          return r.status();  // storage failure: nothing acknowledged
+          return fail(r.status());  // storage failure: nothing acknowledged
         }
         if (r.ok()) {
           replica_->hlc()->Observe(e->hlc);
@@ -179,17 +238,16 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
         }
         why = r.status();
       }
-      refused.push_back({{"id", id.substr(0, 120)}, {"code", std::string(common::StatusCodeName(why.code()))},
-                         {"reason", why.message()}});
+      const std::string code(common::StatusCodeName(why.code()));
+      refused.push_back({{"id", id.substr(0, 120)}, {"code", code}, {"reason", why.message()}});
+      Status audit = store->RecordRefusal({now, peer.node_id, id.substr(0, 120), case_id, code, why.message()});
+      if (!audit.ok()) return fail(audit);  // the audit commits with the push, or neither does
     }
     const LogPosition had = record.received;
     record.received = last;
     record.last_seen_ms = now;
     Status s = store->PutPeer(record);
-    if (!s.ok()) {
-      store->AbortBatch();
-      return s;
-    }
+    if (!s.ok()) return fail(s);
     DAIBAN_RETURN_IF_ERROR(store->CommitBatch());  // durable before we acknowledge
     push_reply = {{"result", "applied"}, {"received", LogPositionToJson(last)}, {"had", LogPositionToJson(had)},
                   {"inserted", inserted},

@@ -4,6 +4,11 @@
 // reply frame — a sync_reply, or an error message whose code says what went wrong.
 // Nothing from a request that is refused whole is applied; within an accepted request,
 // each refused event is listed with its reason and the others are applied.
+//
+// Every pushed event passes AdmitPushedEvent (sync/admit.h), then the optional extra check
+// set with set_admit. Each refused pushed event is also written to the store's refusal audit
+// (EventStore::Refusals) in the same transaction as the push. A child whose log at a seq this
+// node already recorded now has another chain raises a history alert (EventStore::Alerts).
 #ifndef DAIBAN_SYNC_SYNC_SERVICE_H_
 #define DAIBAN_SYNC_SYNC_SERVICE_H_
 
@@ -13,18 +18,19 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "sync/admit.h"
 #include "sync/protocol.h"
 #include "sync/replica.h"
 
 namespace daiban::sync {
 
-// Who is calling, as established by the transport (TLS certificate or node token) —
-// never taken from the request body.
-struct PeerIdentity {
-  std::string node_id;
-  std::string region;  // 12 digits
-  common::Tier tier = common::Tier::kVillage;
-};
+// Kinds of history alert the parent records (EventStore::Alerts, docs/PROTOCOL.md §5.1):
+//   history_rewritten  a child's push names a position at the seq the parent recorded with
+//                      another chain, without announcing a restore;
+//   history_differs    a child resends its log from the start saying it was restored; a
+//                      restore and a rewritten history look the same from here.
+inline constexpr std::string_view kAlertHistoryRewritten = "history_rewritten";
+inline constexpr std::string_view kAlertHistoryDiffers = "history_differs";
 
 struct SyncServiceOptions {
   size_t max_pull_events = kDefaultBatchEvents;  // events in one pull reply (default 1000)
@@ -39,8 +45,8 @@ struct HandleResult {
 
 class SyncService {
  public:
-  // An extra check on each pushed event after the jurisdiction check (e.g. roles,
-  // catalog). A non-OK status refuses that event only.
+  // An extra check on each pushed event after the default admission (AdmitPushedEvent),
+  // e.g. against the catalog. A non-OK status refuses that event only.
   using AdmitFn = std::function<common::Status(const PeerIdentity&, const Event&)>;
 
   // REQUIRES: replica outlives the service. Not thread-safe: serialise calls together
@@ -67,6 +73,8 @@ class SyncService {
 
  private:
   common::Result<common::Json> HandleSync(const PeerIdentity& peer, common::Json& msg);
+  // True if `e` claims to be made here in this store's incarnation but is not held.
+  common::Result<bool> ForgedHere(const Event& e);
 
   Replica* replica_;
   SyncServiceOptions options_;

@@ -48,7 +48,8 @@ int Main(int argc, char** argv) {
   std::string data = (dir / "town").string();
   int port = testing::FreePort();
   if (testing::RunCommand({node, "init", "--data", data, "--region", "210921100000", "--tier", "township",
-                           "--listen", "127.0.0.1:" + std::to_string(port), "--config", config}) != 0)
+                           "--listen", "127.0.0.1:" + std::to_string(port), "--config", config,
+                           "--insecure-plain-sync", "--new-data-key"}) != 0)
     Die("init failed");
   if (testing::RunCommand({node, "user", "add", "--data", data, "--name", "clerk1", "--role", "clerk"}, nullptr,
                           {"DAIBAN_PASSWORD=bench-password"}) != 0)

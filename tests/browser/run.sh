@@ -13,8 +13,13 @@ if [ ! -f "$script" ]; then
 fi
 
 marker=node_modules/.package-lock.json  # npm rewrites it at every install
+# The browser tests run in parallel under ctest: one installs while the other waits, so
+# neither reads a half-written node_modules.
+exec 9>"${TMPDIR:-/tmp}/daiban-browser-npm.lock"
+flock 9
 if [ ! -f "$marker" ] || [ package-lock.json -nt "$marker" ]; then
   npm ci --no-audit --no-fund
 fi
+flock -u 9
 
 exec node "$script"

@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "common/field_crypto.h"
 #include "common/pki.h"
 #include "common/sqlite.h"
 #include "common/tls.h"
@@ -594,6 +595,52 @@ TEST_F(CityFixture, VerifyNamesTheFirstAlteredRowOfTheEventLog) {
   out.clear();
   ASSERT_NE(RunCommand({DAIBAN_NODE_BIN, "verify", "--data", data}, &out), 0);
   EXPECT_NE(out.find("seq 2"), std::string::npos) << out;  // still the first bad row
+}
+
+TEST_F(CityFixture, PersonalDataIsEncryptedAtRestRevealedByRoleAndAWrongKeyIsRefused) {
+  Process* village_proc = StartNode("village", village_port_);
+  ApiClient village(village_port_);
+  ASSERT_TRUE(village.Login("agent1", kPassword));
+  const std::string id_number = std::string("110105194912") + "31002X", phone = std::string("1380013") + "8000";
+  int status = 0;
+  Json filed = village.Post("/api/cases", {{"item", "MZ-003"}, {"applicant_name", "王芳"}, {"applicant_id", id_number},
+                                           {"applicant_phone", phone}, {"materials", Json::array({"申请书"})}},
+                            &status);
+  ASSERT_EQ(status, 201);
+  std::string id = filed["case"]["id"];
+  EXPECT_EQ(filed["case"]["applicant_id"], "110105********002X");
+  // The agent may see the phone whole (to call the resident back), not the ID number.
+  Json shown = village.Post("/api/cases/" + id + "/reveal", {{"field", "applicant_phone"}}, &status);
+  EXPECT_EQ(status, 200) << shown.dump();
+  EXPECT_TRUE(shown.value("value", "") == phone) << "the revealed phone is not the filed one";
+  village.Post("/api/cases/" + id + "/reveal", {{"field", "applicant_id"}}, &status);
+  EXPECT_EQ(status, 403);
+  village_proc->Stop();
+  // On disk: no whole ID number or phone anywhere in the store's files.
+  const fs::path data = dir_ / "village";
+  for (const char* f : {"node.db", "node.db-wal"}) {
+    auto bytes = ReadText((data / f).string());
+    if (!bytes) continue;
+    EXPECT_EQ(bytes->find(id_number), std::string::npos) << f << " holds the whole ID number";
+    EXPECT_EQ(bytes->find(phone), std::string::npos) << f << " holds the whole phone number";
+  }
+  // Another key in the key file: the node refuses to start, says why, and changes nothing.
+  auto before = ReadText((data / "node.db").string());
+  fs::rename(data / "data.key", data / "data.key.right");
+  ASSERT_TRUE(common::FieldCipher::GenerateKeyFile((data / "data.key").string(), common::FieldAlg::kAes256Gcm).ok());
+  std::string out;
+  EXPECT_NE(RunCommand({"/bin/sh", "-c", std::string(DAIBAN_NODE_BIN) + " serve --data '" + data.string() + "' 2>&1"},
+                       &out),
+            0);
+  EXPECT_NE(out.find("wrong key file"), std::string::npos) << out;
+  EXPECT_EQ(ReadText((data / "node.db").string()), before) << "the store changed under a wrong key";
+  // The right key back: all is well.
+  fs::remove(data / "data.key");
+  fs::rename(data / "data.key.right", data / "data.key");
+  StartNode("village", village_port_);
+  ApiClient again(village_port_);
+  ASSERT_TRUE(again.Login("agent1", kPassword));
+  EXPECT_EQ(again.Get("/api/cases/" + id)["case"]["applicant_id"], "110105********002X");
 }
 
 TEST(ScanPiiTest, FindsAWholeIdNumberInALogAndPrintsItMasked) {
