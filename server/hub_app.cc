@@ -250,6 +250,13 @@ int Enrol(const common::Flags& flags) {
   if (!tree->Lookup(region).ok()) {
     return Fail(common::InvalidArgument("--region: " + region + " does not exist in this city's region tree"));
   }
+  const common::RegionLevel want = *tier == common::Tier::kVillage    ? common::RegionLevel::kVillage
+                                   : *tier == common::Tier::kTownship ? common::RegionLevel::kTownship
+                                                                      : common::RegionLevel::kCounty;
+  if (code->level() != want) {
+    return Fail(common::InvalidArgument("--region: " + region + " is not a " + std::string(common::TierName(*tier)) +
+                                        " code (a node's region must be at its tier's level)"));
+  }
   if (region.rfind(std::string(common::RegionCode::Parse(o->region)->Prefix()), 0) != 0) {
     return Fail(common::InvalidArgument("--region: " + region + " is not in this hub's city"));
   }

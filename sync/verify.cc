@@ -57,6 +57,17 @@ common::Result<StoreReport> VerifyStoreFile(const std::string& path) {
     report.children.push_back({q->ColumnText(0), q->ColumnInt(1), q->ColumnText(2)});
   }
   q->Reset();
+  // What the sync service flagged about children's histories (newest first).
+  auto alerts = db->Prepare("SELECT node, kind, seq, detail FROM alerts ORDER BY n DESC LIMIT 20");
+  if (alerts.ok()) {
+    for (;;) {
+      DAIBAN_ASSIGN_OR_RETURN(bool row, (*alerts)->Step());
+      if (!row) break;
+      report.alerts.push_back((*alerts)->ColumnText(0) + " " + (*alerts)->ColumnText(1) + " at seq " +
+                              std::to_string((*alerts)->ColumnInt(2)) + ": " + (*alerts)->ColumnText(3));
+    }
+    (*alerts)->Reset();
+  }
   return report;
 }
 
@@ -72,6 +83,7 @@ int PrintVerify(const std::string& path) {
     std::printf("  child %s: its log at seq %lld had chain %s when it last synced here\n", c.peer.c_str(),
                 static_cast<long long>(c.seq), c.chain.c_str());
   }
+  for (const auto& a : r->alerts) std::printf("  ALERT %s\n", a.c_str());
   return 0;
 }
 

@@ -40,6 +40,7 @@ struct RecordedHead {
 struct StoreReport {
   ChainReport chain;
   std::vector<RecordedHead> children;
+  std::vector<std::string> alerts;  // the newest 20 history alerts about children, in words
 };
 
 // Opens the store at `path` read-only (the file is not changed) and checks it.

@@ -327,7 +327,12 @@ TEST_F(CityFixture, PublishedMasterDataReachesNodesWithoutRestartAndBadFilesChan
   std::string out;
   EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", hub_data, "--region", "210921199999", "--tier", "village"},
                        &out), 2);
-  EXPECT_TRUE(out.empty());  // no credential printed
+  EXPECT_TRUE(out.empty());  // no code printed
+  // A village enrolled with a township's code (its every event would be refused).
+  EXPECT_EQ(RunCommand({DAIBAN_HUB_BIN, "enrol", "--data", hub_data, "--region", "210921100000", "--tier", "village"},
+                       &out),
+            2);
+  EXPECT_TRUE(out.empty());
   // A good catalog with one more item: the township offers it after its next sync.
   auto good = post("catalog", catalog + "ZZ-001,新增测试事项,民政局,承诺件,9,5,yes,township,township,0,申请书\n");
   ASSERT_TRUE(good);
