@@ -103,6 +103,20 @@ common::Status NodeServer::ApplyPublishedMaster() {
     DAIBAN_ASSIGN_OR_RETURN(master_->catalog, common::Catalog::FromCsvText(cat.value("text", ""), "published catalog"));
     catalog_version_ = cat.value("version", int64_t{0});
   }
+  DAIBAN_ASSIGN_OR_RETURN(Json revoked, replica_->LatestMaster(sync::kKindMasterRevoked));
+  if (revoked.is_object() && revoked.value("version", int64_t{0}) > revoked_version_) {
+    std::set<std::string> ids;
+    std::string text = revoked.value("text", "");
+    for (size_t start = 0; start < text.size();) {
+      size_t nl = text.find('\n', start);
+      if (nl == std::string::npos) nl = text.size();
+      if (nl > start) ids.insert(text.substr(start, nl - start));
+      start = nl + 1;
+    }
+    std::lock_guard<std::mutex> r(revoked_mu_);
+    revoked_ = std::move(ids);
+    revoked_version_ = revoked.value("version", int64_t{0});
+  }
   DAIBAN_ASSIGN_OR_RETURN(Json cal, replica_->LatestMaster(sync::kKindMasterCalendar));
   if (cal.is_object() && cal.value("version", int64_t{0}) > calendar_version_) {
     DAIBAN_ASSIGN_OR_RETURN(master_->calendar,
@@ -167,6 +181,12 @@ Status TooMany(const std::string& node) {
 }
 }  // namespace
 
+Status NodeServer::CheckNotRevoked(const common::NodeCredential& who) {
+  std::lock_guard<std::mutex> lock(revoked_mu_);
+  if (revoked_.count(who.node_id)) return common::PermissionDenied("node " + who.node_id + " has been retired by the hub");
+  return Status::Ok();
+}
+
 void NodeServer::HandleSync(const common::NodeCredential& who, const std::string& body, httplib::Response& res) {
   sync::PeerIdentity peer{who.node_id, who.region, who.tier};
   bool grew = false;
@@ -187,6 +207,7 @@ void NodeServer::InstallSyncRoutes(httplib::Server& s) {
   s.Post(kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
     auto peer = common::ClientCertOf(req);
     if (!peer.ok()) return RefuseSync(res, peer.status());
+    if (Status st = CheckNotRevoked(peer->identity); !st.ok()) return RefuseSync(res, st);  // kept-alive connections
     if (!sync_limit_->Allow(peer->identity.node_id)) return RefuseSync(res, TooMany(peer->identity.node_id), 429);
     HandleSync(peer->identity, req.body, res);
   });
@@ -404,7 +425,8 @@ Status NodeServer::Serve() {
   std::thread sync_thread;
   if (!options_.sync_listen.empty()) {
     // Children sync here, each with the certificate the hub issued it.
-    auto server = common::MakeTlsServer(NodeTlsFiles(options_), /*require_client_cert=*/true, nullptr);
+    auto server = common::MakeTlsServer(NodeTlsFiles(options_), /*require_client_cert=*/true,
+                                        [this](const common::NodeCredential& c) { return CheckNotRevoked(c); });
     if (!server.ok()) return server.status();
     sync_http_ = std::move(server).value();
     InstallSyncRoutes(*sync_http_);

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "common/calendar.h"
@@ -72,7 +73,11 @@ class NodeServer {
   std::unique_ptr<SyncLoop> sync_loop_;
   common::VerifyKey hub_key_;
   common::FieldCipher cipher_;  // the city's data key: ID and phone numbers at rest
-  int64_t catalog_version_ = 0, calendar_version_ = 0;  // published versions in use (0: shipped files)
+  int64_t catalog_version_ = 0, calendar_version_ = 0, revoked_version_ = 0;
+  // Nodes the hub retired (master.revoked): their certificates are refused here too.
+  std::mutex revoked_mu_;
+  std::set<std::string> revoked_;
+  common::Status CheckNotRevoked(const common::NodeCredential& who);  // published versions in use (0: shipped files)
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<httplib::Server> sync_http_;  // the TLS listener for children (sync_listen)
   // Requests per child node on the sync listener (common/rate_limit.h).

@@ -198,6 +198,18 @@ Status Registry::Retire(const std::string& node_id) {
   return Status::Ok();
 }
 
+common::Result<std::vector<std::string>> Registry::Retired() {
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT node_id FROM nodes WHERE retired = 1 ORDER BY node_id"));
+  std::vector<std::string> out;
+  for (;;) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(q->ColumnText(0));
+  }
+  q->Reset();
+  return out;
+}
+
 common::Result<common::Json> Registry::List() {
   DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT node_id, region, tier, serial, issued_ms, retired "
                                                          "FROM nodes ORDER BY region, node_id"));
@@ -299,6 +311,23 @@ common::Result<common::Json> HubServer::PublishMaster(const std::string& kind, c
   return common::Json{{"kind", kind}, {"version", version}};
 }
 
+common::Status HubServer::PublishRevocations() {
+  DAIBAN_ASSIGN_OR_RETURN(std::vector<std::string> retired, registry_->Retired());
+  std::string text;
+  for (const auto& id : retired) text += id + "\n";
+  DAIBAN_ASSIGN_OR_RETURN(common::Json last, replica_->LatestMaster(sync::kKindMasterRevoked));
+  if (last.is_object() ? last.value("text", "") == text : text.empty()) return Status::Ok();
+  if (text.size() > sync::kMaxMasterTextBytes) {
+    return common::ResourceExhausted("revocation list: over " + std::to_string(sync::kMaxMasterTextBytes) + " bytes");
+  }
+  int64_t version = last.is_object() ? last.value("version", int64_t{0}) + 1 : 1;
+  std::fprintf(stderr, "publishing revocation list version %lld (%zu retired nodes)\n", static_cast<long long>(version),
+               retired.size());
+  return replica_->Append("", "", sync::kKindMasterRevoked, {{"version", version}, {"text", text}, {"by", "hub"}}, "hub",
+                          common::Role::kSystem)
+      .status();
+}
+
 common::Status HubServer::RebuildStats() {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_->Rebuild();
@@ -360,6 +389,14 @@ int64_t NowSeconds() { return common::SystemClock::Get()->NowMillis() / 1000; }
 
 void HubServer::HandleSync(const common::NodeCredential& who, const std::string& body, httplib::Response& res) {
   std::lock_guard<std::mutex> lock(mu_);
+  // Nodes retired since (daiban-hub retire writes the registry): tell every parent, at most
+  // every 5 seconds.
+  if (int64_t now = common::SystemClock::Get()->NowMillis(); now - revocations_checked_ms_ >= 5000) {
+    revocations_checked_ms_ = now;
+    if (Status st = PublishRevocations(); !st.ok()) {
+      std::fprintf(stderr, "cannot publish the revocation list: %s\n", st.ToString().c_str());
+    }
+  }
   if (Status st = registry_->Check(who); !st.ok()) return RefuseSync(res, st);
   sync::HandleResult r = service_->Handle({who.node_id, who.region, who.tier}, body);
   res.status = common::HttpStatusFor(r.code);
@@ -604,6 +641,10 @@ void HubServer::InstallRoutes() {
 }
 
 Status HubServer::Serve() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    DAIBAN_RETURN_IF_ERROR(PublishRevocations());  // nodes retired while the hub was stopped
+  }
   http_ = std::make_unique<httplib::Server>();
   InstallRoutes();
   auto split = [](const std::string& hp, std::string* host, int* port) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/calendar.h"
 #include "common/catalog.h"
@@ -61,6 +62,8 @@ class Registry {
   // Retires a node: its credential is refused at the hub from now on. kNotFound if the
   // node was never enrolled.
   common::Status Retire(const std::string& node_id);
+  // The ids of retired nodes, sorted.
+  common::Result<std::vector<std::string>> Retired();
   // Every enrolled node: {"node_id","region","tier","serial","enrolled","retired"}.
   common::Result<common::Json> List();
 
@@ -110,6 +113,9 @@ class HubServer {
   // Applies one sync request from an authenticated node. Takes mu_.
   void HandleSync(const common::NodeCredential& who, const std::string& body, httplib::Response& res);
   common::Result<common::Json> NodesJson();
+  // Publishes the list of retired nodes (master.revoked) if it changed since the last
+  // publication, so every parent refuses their certificates too. REQUIRES: mu_.
+  common::Status PublishRevocations();
   // Replaces catalog_/calendar_ with the latest published versions, if any. REQUIRES: mu_.
   common::Status ApplyPublishedMaster();
 
@@ -131,6 +137,7 @@ class HubServer {
   common::RateLimiter sync_limit_{common::SystemClock::Get(), common::kSyncRequestsPerSecond, common::kSyncBurst};
   common::RateLimiter enrol_limit_{common::SystemClock::Get(), common::kEnrolPerSecond, common::kEnrolBurst};
   bool have_ca_ = false;
+  int64_t revocations_checked_ms_ = 0;  // when PublishRevocations last looked (throttle)
 };
 
 }  // namespace daiban::server

@@ -51,6 +51,7 @@ inline constexpr std::string_view kKindMasterPrefix = "master.";    // master da
 // Master data kinds published by the hub: body {"version": n, "text": CSV, "by": user}.
 inline constexpr std::string_view kKindMasterCatalog = "master.catalog";    // items.csv
 inline constexpr std::string_view kKindMasterCalendar = "master.calendar";  // the holiday calendar CSV
+inline constexpr std::string_view kKindMasterRevoked = "master.revoked";    // retired node ids, one a line
 inline constexpr size_t kMaxMasterTextBytes = 48 * 1024;                    // fits one event (64 KiB)
 
 }  // namespace daiban::sync

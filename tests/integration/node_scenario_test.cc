@@ -496,6 +496,14 @@ TEST_F(CityFixture, CertificatesAreCheckedAtEveryHandshake) {
   // Revoked: the hub retires the village; its real certificate is refused from now on.
   ASSERT_EQ(RunCommand({DAIBAN_HUB_BIN, "retire", "--data", (dir_ / "hub").string(), "--node-id", "v210921100202"}), 0);
   EXPECT_FALSE(post(hub_sync, village)) << "a retired node's certificate was accepted by the hub";
+  // The hub publishes the retirement (master.revoked); once the township has synced, it
+  // refuses the village's certificate too (bounded wait: the township syncs every second).
+  bool refused_at_town = false;
+  for (int i = 0; i < 40 && !refused_at_town; ++i) {
+    refused_at_town = !post(town_sync, village);
+    if (!refused_at_town) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_TRUE(refused_at_town) << "the township still accepts a retired village's certificate";
   // An enrolment code the hub never issued enrols nothing.
   std::string out;
   EXPECT_NE(RunCommand({DAIBAN_NODE_BIN, "init", "--data", (dir_ / "again").string(), "--region", "210921100203",
