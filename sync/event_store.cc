@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "sync/protocol.h"
+#include "sync/verify.h"
 
 namespace daiban::sync {
 
@@ -446,23 +447,7 @@ Result<LogPosition> EventStore::End() {
   return p;
 }
 
-Status EventStore::VerifyChain() {
-  DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT seq, id, data, hash, chain FROM events ORDER BY seq"));
-  std::string chain;
-  for (;;) {
-    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    int64_t seq = q->ColumnInt(0);
-    std::string hash = common::Sha256Hex(q->ColumnText(2));
-    chain = common::Sha256Hex(chain + hash);
-    if (hash != q->ColumnText(3) || chain != q->ColumnText(4)) {
-      std::string id = q->ColumnText(1);
-      q->Reset();
-      return common::DataLoss("event log damaged or altered at seq " + std::to_string(seq) + " (event " + id + ")");
-    }
-  }
-  return Status::Ok();
-}
+Status EventStore::VerifyChain() { return VerifyEventLog(db_.get()).status(); }
 
 Result<std::string> EventStore::ChainAt(int64_t seq) {
   DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT chain FROM events WHERE seq = ?"));

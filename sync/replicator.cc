@@ -1,7 +1,6 @@
 #include "sync/replicator.h"
 
 #include "sync/admit.h"
-
 #include "sync/codec.h"
 
 namespace daiban::sync {
