@@ -20,6 +20,8 @@
  *            #form-error (errors without a field)
  *   Case     #case-page[data-case-id] #case-status[data-status] (text = status_label)
  *            #case-notice #case-error #case-refresh #print-receipt #case-fields
+ *            #reveal-applicant_id #reveal-applicant_phone (显示完整号码, for roles that may)
+ *            #reveal-value-applicant_id #reveal-value-applicant_phone (the masked, then whole value)
  *            #case-actions button[data-action="submit|supplement|accept|request_supplement|forward|
  *              decide|complete|deliver|evaluate|reject|withdraw"]
  *            #supplement-box #decision-box #case-conflicts .conflict[data-field]
@@ -588,7 +590,8 @@ function showItem(item, info, materials, checks) {
 /** A <dt>/<dd> pair, or nothing for an empty value. */
 function fact(label, value, id) {
   if (value == null || value === '' || value === false) return null;
-  return [h('dt', label), h('dd', { id }, typeof value === 'object' ? JSON.stringify(value) : value)];
+  const shown = value instanceof Node || typeof value !== 'object' ? value : JSON.stringify(value);
+  return [h('dt', label), h('dd', { id }, shown)];
 }
 
 const checkbox = (cls, value, checked) => h('label.check', h('input', { type: 'checkbox', class: cls, value, checked }), h('span', value));
@@ -746,6 +749,26 @@ function outcomeBoxes(c) {
   ];
 }
 
+/**
+ * A personal field as the server sends it (masked), with a 显示完整号码 button for the roles
+ * that may see it whole (c.revealable); the node records every showing.
+ */
+function personalValue(c, key, masked) {
+  if (!masked || !(c.revealable || []).includes(key)) return masked;
+  const text = h('span.mono', { id: `reveal-value-${key}` }, masked);
+  const button = h('button.btn.btn-small.btn-plain', { type: 'button', id: `reveal-${key}` }, '显示完整号码');
+  button.onclick = async () => {
+    try {
+      const r = await api('POST', `/api/cases/${encodeURIComponent(c.id)}/reveal`, { field: key });
+      text.textContent = r.value;
+      button.remove();
+    } catch (e) {
+      if (!e.handled) button.replaceWith(h('span.hint', errorText(e)));
+    }
+  };
+  return h('span', text, ' ', button);
+}
+
 function caseFields(c) {
   const f = c.fields || {};
   const pick = (k) => (c[k] != null && c[k] !== '' ? c[k] : f[k]);
@@ -755,8 +778,8 @@ function caseFields(c) {
     ['事项类型', c.item_kind],
     ['承诺时限', c.promised_days != null && (Number(c.promised_days) ? `${c.promised_days} 个工作日` : '即办')],
     ['申请人', pick('applicant_name')],
-    ['身份证号', pick('applicant_id')],
-    ['联系电话', pick('applicant_phone')],
+    ['身份证号', personalValue(c, 'applicant_id', pick('applicant_id'))],
+    ['联系电话', personalValue(c, 'applicant_phone', pick('applicant_phone'))],
     ['备注', pick('note')],
     ['地区代码', c.region],
     ['建档日期', c.filed],

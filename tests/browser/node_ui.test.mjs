@@ -246,6 +246,11 @@ async function scenario() {
   const accepted = await apiCase(clerk, id);
   check(accepted.due_date, 'an accepted case has no due date');
   check((await clerk.textContent('#case-fields')).includes(accepted.due_date), 'the due date is not shown on the case page');
+  // Personal numbers are masked on the page; the clerk may show the ID number whole (audited).
+  check((await clerk.textContent('#case-fields')).includes(MASKED_ID), 'the case page does not show the masked ID number');
+  await clerk.click('#reveal-applicant_id');
+  await until('the whole ID number shown', async () => (await clerk.textContent('#reveal-value-applicant_id')) === GOOD_ID);
+  log(`d. the clerk showed the whole ID number with the button (${MASKED_ID} in this log)`);
   await clerk.click('#case-actions button[data-action="decide"]');
   await clerk.locator('#dialog').waitFor();
   await clerk.check('#decide-approve');
