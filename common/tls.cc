@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <mutex>
 
 namespace daiban::common {
@@ -144,6 +145,16 @@ Result<CertInfo> ClientCertOf(const httplib::Request& req) {
   auto info = ReadNodeCert(cert);
   if (!info.ok()) return PermissionDenied(info.status().message());
   return info;
+}
+
+Status BindListener(httplib::Server& server, const std::string& host_port, std::string_view setting) {
+  size_t colon = host_port.rfind(':');
+  int port = colon == std::string::npos ? 0 : std::atoi(host_port.c_str() + colon + 1);
+  if (port <= 0) return InvalidArgument(std::string(setting) + ": expected host:port");
+  if (!server.bind_to_port(host_port.substr(0, colon).c_str(), port)) {
+    return Unavailable("cannot listen on " + host_port + " (in use, or not this machine's address)");
+  }
+  return Status::Ok();
 }
 
 std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const TlsFiles& files) {

@@ -45,6 +45,11 @@ Result<std::unique_ptr<httplib::Server>> MakeTlsServer(const TlsFiles& files, bo
 // kPermissionDenied "no client certificate: ..." on a plain or certificate-less connection.
 Result<CertInfo> ClientCertOf(const httplib::Request& req);
 
+// Binds `server` to `host_port` ("host:port"); `setting` names the configuration key in
+// errors. kInvalidArgument "<setting>: expected host:port", kUnavailable "cannot listen on
+// ... (in use, or not this machine's address)".
+Status BindListener(httplib::Server& server, const std::string& host_port, std::string_view setting);
+
 // A client for an "https://host:port" URL presenting files.cert/key (both may be empty:
 // no client certificate), verifying the server against files.ca and its host name.
 std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const TlsFiles& files);

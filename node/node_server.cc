@@ -399,25 +399,10 @@ void NodeServer::InstallRoutes() {
   });
 }
 
-namespace {
-bool SplitHostPort(const std::string& hp, std::string* host, int* port) {
-  size_t colon = hp.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = hp.substr(0, colon);
-  *port = std::atoi(hp.c_str() + colon + 1);
-  return *port > 0;
-}
-}  // namespace
-
 Status NodeServer::Serve() {
   http_ = std::make_unique<httplib::Server>();
   InstallRoutes();
-  std::string host;
-  int port = 0;
-  if (!SplitHostPort(options_.listen, &host, &port)) return common::InvalidArgument("listen: expected host:port");
-  if (!http_->bind_to_port(host.c_str(), port)) {
-    return common::Unavailable("cannot listen on " + options_.listen + " (in use, or not this machine's address)");
-  }
+  DAIBAN_RETURN_IF_ERROR(common::BindListener(*http_, options_.listen, "listen"));
   if (options_.insecure_plain_sync) {
     std::fprintf(stderr, "WARNING: insecure_plain_sync = yes: sync runs over PLAIN HTTP with bearer credentials. "
                  "Local tests only; never on a network.\n");
@@ -430,10 +415,7 @@ Status NodeServer::Serve() {
     if (!server.ok()) return server.status();
     sync_http_ = std::move(server).value();
     InstallSyncRoutes(*sync_http_);
-    if (!SplitHostPort(options_.sync_listen, &host, &port)) return common::InvalidArgument("sync_listen: expected host:port");
-    if (!sync_http_->bind_to_port(host.c_str(), port)) {
-      return common::Unavailable("cannot listen on " + options_.sync_listen + " (in use, or not this machine's address)");
-    }
+    DAIBAN_RETURN_IF_ERROR(common::BindListener(*sync_http_, options_.sync_listen, "sync_listen"));
     sync_thread = std::thread([this] { sync_http_->listen_after_bind(); });
   }
   sync_loop_->Start();

@@ -647,19 +647,7 @@ Status HubServer::Serve() {
   }
   http_ = std::make_unique<httplib::Server>();
   InstallRoutes();
-  auto split = [](const std::string& hp, std::string* host, int* port) {
-    size_t colon = hp.rfind(':');
-    if (colon == std::string::npos) return false;
-    *host = hp.substr(0, colon);
-    *port = std::atoi(hp.c_str() + colon + 1);
-    return *port > 0;
-  };
-  std::string host;
-  int port = 0;
-  if (!split(options_.listen, &host, &port)) return common::InvalidArgument("listen: expected host:port");
-  if (!http_->bind_to_port(host.c_str(), port)) {
-    return common::Unavailable("cannot listen on " + options_.listen + " (in use, or not this machine's address)");
-  }
+  DAIBAN_RETURN_IF_ERROR(common::BindListener(*http_, options_.listen, "listen"));
   if (options_.insecure_plain_sync) {
     std::fprintf(stderr, "WARNING: insecure_plain_sync = yes: nodes sync over PLAIN HTTP on %s with bearer credentials. "
                  "Local tests only; never on a network.\n", options_.listen.c_str());
@@ -675,10 +663,7 @@ Status HubServer::Serve() {
     if (!server.ok()) return server.status();
     sync_http_ = std::move(server).value();
     InstallSyncRoutes(*sync_http_);
-    if (!split(options_.sync_listen, &host, &port)) return common::InvalidArgument("sync_listen: expected host:port");
-    if (!sync_http_->bind_to_port(host.c_str(), port)) {
-      return common::Unavailable("cannot listen on " + options_.sync_listen + " (in use, or not this machine's address)");
-    }
+    DAIBAN_RETURN_IF_ERROR(common::BindListener(*sync_http_, options_.sync_listen, "sync_listen"));
     sync_thread = std::thread([this] { sync_http_->listen_after_bind(); });
   }
   bool ok = http_->listen_after_bind();
