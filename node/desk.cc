@@ -5,6 +5,7 @@
 #include "common/case_machine.h"
 #include "common/field_crypto.h"
 #include "common/personal_id.h"
+#include "sync/merge.h"
 #include "sync/protocol.h"
 
 namespace daiban::node {
@@ -302,9 +303,32 @@ Result<Json> Desk::Settle(const User& user, const std::string& case_id, const Js
   bool conflicted = false;
   for (const auto& c : state["conflicts"]) conflicted = conflicted || c.value("field", "") == field;
   if (!conflicted) return common::FailedPrecondition("field: " + field.substr(0, 40) + " has no conflict to settle");
+  return WriteField(user, case_id, state, field, input);
+}
+
+Result<Json> Desk::EditField(const User& user, const std::string& case_id, const Json& input) {
+  DAIBAN_RETURN_IF_ERROR(CheckCaseWriter(user));
+  if (!input.is_object()) return common::InvalidArgument("the request must be a JSON object");
+  DAIBAN_ASSIGN_OR_RETURN(Json state, Fold(case_id));
+  DAIBAN_ASSIGN_OR_RETURN(std::string field, TextField(input, "field", 40, true));
+  const auto& editable = sync::EditableFields();
+  if (std::find(editable.begin(), editable.end(), field) == editable.end()) {
+    return common::InvalidArgument("field: " + field.substr(0, 40) +
+                                   " cannot be corrected (only applicant_name, applicant_id, applicant_phone, note)");
+  }
+  return WriteField(user, case_id, state, field, input);
+}
+
+// Checks {"value"} for `field` and appends the case.edit; its parents are every write of
+// the field this node has seen, so it settles any conflict it can see.
+Result<Json> Desk::WriteField(const User& user, const std::string& case_id, const Json& state,
+                              const std::string& field, const Json& input) {
   DAIBAN_ASSIGN_OR_RETURN(std::string value, TextField(input, "value", kMaxTextBytes, true));
   if (field == "applicant_id") DAIBAN_RETURN_IF_ERROR(common::ValidateIdNumber(value, "value"));
   if (field == "applicant_phone") DAIBAN_RETURN_IF_ERROR(common::ValidatePhone(value, "value"));
+  if (field == "applicant_name" && value.size() > kMaxNameBytes) {
+    return common::InvalidArgument("value: a name is at most " + std::to_string(kMaxNameBytes) + " bytes");
+  }
   Json fields = Json::object();
   if (IsPersonal(field)) {
     DAIBAN_RETURN_IF_ERROR(PutPersonal(&fields, field, value));

@@ -79,6 +79,10 @@ class Desk {
   common::Result<common::Json> AddComment(const User& user, const std::string& case_id, const common::Json& input);
   // Settles a field conflict: {"field","value"}; the new edit's parents cover every side.
   common::Result<common::Json> Settle(const User& user, const std::string& case_id, const common::Json& input);
+  // Corrects a field (agents and clerks): {"field","value"}, field one of applicant_name,
+  // applicant_id, applicant_phone, note; ID numbers and phones are checked. Made at two
+  // nodes while they cannot sync, two corrections become a conflict a clerk settles.
+  common::Result<common::Json> EditField(const User& user, const std::string& case_id, const common::Json& input);
 
   // {"cases": [summary...]}. `q` matches a case id, a resident name (substring) or a
   // whole ID number; `status` a status name.
@@ -109,6 +113,8 @@ class Desk {
   common::Result<common::Json> Summary(const std::string& case_id, const common::Json& state);
   common::Result<common::Json> Fold(const std::string& case_id);
   common::Status CheckCaseWriter(const User& user) const;
+  common::Result<common::Json> WriteField(const User& user, const std::string& case_id, const common::Json& state,
+                                          const std::string& field, const common::Json& input);
 
   // Sets `field` (and with a cipher its companions) in `out` from a checked plain value.
   common::Status PutPersonal(common::Json* out, const std::string& field, const std::string& value) const;

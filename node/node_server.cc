@@ -323,6 +323,9 @@ void NodeServer::InstallRoutes() {
   s.Post(R"(/api/cases/([^/]+)/comments)", api([this](const User& u, const Json& b, const httplib::Request& req) {
            return desk_->AddComment(u, req.matches[1], b);
          }, true));
+  s.Post(R"(/api/cases/([^/]+)/fields)", api([this](const User& u, const Json& b, const httplib::Request& req) {
+           return desk_->EditField(u, req.matches[1], b);
+         }, true));
   s.Post(R"(/api/cases/([^/]+)/settle)", api([this](const User& u, const Json& b, const httplib::Request& req) {
            return desk_->Settle(u, req.matches[1], b);
          }, true));

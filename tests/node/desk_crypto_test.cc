@@ -495,5 +495,48 @@ TEST_F(DeskCryptoTest, SqliteFiles_HoldNoWholeIdOrPhone) {
   fs::remove_all(dir, ec);
 }
 
+
+// Corrections through the desk (POST /api/cases/{id}/fields): a village agent and the
+// township clerk correct the same phone number while they cannot sync; after sync both
+// see one conflict, and a settle at either ends it.
+TEST_F(DeskCryptoTest, EditField_ChecksItsInputAndTwoConcurrentCorrectionsAreAConflict) {
+  TestDeskNode town = MakeNode("t210921100", kTownship, common::Tier::kTownship, &key_);
+  std::string id = File(village_, Filing(kId, kPhone));
+  Copy(village_, town, id);
+  int64_t events = *village_.replica->store()->EventCount();
+  User agent{"agent1", Role::kAgent};
+  EXPECT_EQ(village_.desk->EditField(agent, id, {{"field", "status"}, {"value", "completed"}}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto bad_phone = village_.desk->EditField(agent, id, {{"field", "applicant_phone"}, {"value", "1380013800"}});
+  EXPECT_EQ(bad_phone.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_phone.status().message().find("1380013800"), std::string::npos);
+  EXPECT_EQ(village_.desk->EditField({"sup", Role::kSupervisor}, id, {{"field", "note"}, {"value", "x"}})
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(village_.desk->EditField(agent, "nope", {{"field", "note"}, {"value", "x"}}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(*village_.replica->store()->EventCount(), events);  // nothing written by any of these
+
+  ASSERT_TRUE(village_.desk->EditField(agent, id, {{"field", "applicant_phone"}, {"value", "13900139000"}}).ok());
+  clock_.Advance(10);
+  auto by_clerk = town.desk->EditField(clerk_, id, {{"field", "applicant_phone"}, {"value", "13700137000"}});
+  ASSERT_TRUE(by_clerk.ok()) << by_clerk.status().ToString();
+  EXPECT_TRUE((*by_clerk)["case"]["conflicts"].empty());  // the township has not seen the village's yet
+  Copy(village_, town, id);
+  Copy(town, village_, id);
+  for (TestDeskNode* n : {&village_, &town}) {
+    auto d = n->desk->Detail(clerk_, id);
+    ASSERT_TRUE(d.ok());
+    ASSERT_EQ((*d)["case"]["conflicts"].size(), 1u) << n->replica->node_id();
+    EXPECT_EQ((*d)["case"]["conflicts"][0]["field"], "applicant_phone");
+    EXPECT_EQ(d->dump().find("13900139000"), std::string::npos);  // masked everywhere
+  }
+  // A later correction that has seen both sides settles it, like a settle does.
+  auto settled = town.desk->EditField(clerk_, id, {{"field", "applicant_phone"}, {"value", "13900139000"}});
+  ASSERT_TRUE(settled.ok());
+  EXPECT_TRUE((*settled)["case"]["conflicts"].empty());
+}
+
 }  // namespace
 }  // namespace daiban::node
