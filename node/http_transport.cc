@@ -9,8 +9,8 @@ common::Result<std::string> HttpTransport::RoundTrip(std::string_view request) {
   const bool tls = url_.rfind("https://", 0) == 0;
   auto client = tls ? common::MakeTlsClient(url_, tls_) : std::make_unique<httplib::Client>(url_);
   client->set_connection_timeout(5, 0);
-  client->set_read_timeout(120, 0);
-  client->set_write_timeout(120, 0);
+  client->set_read_timeout(timeout_s_, 0);
+  client->set_write_timeout(timeout_s_, 0);
   httplib::Headers headers = {{kNodeHeader, node_id_}};
   if (!tls) headers.emplace("Authorization", "Bearer " + credential_);
   auto res = client->Post(kSyncPath, headers, std::string(request), "application/octet-stream");

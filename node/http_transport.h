@@ -18,13 +18,14 @@ inline constexpr const char* kSyncPath = "/sync";
 
 class HttpTransport : public sync::Transport {
  public:
-  // `lock` (may be null) is held by the caller and released during each exchange. An
+  // `timeout_s` bounds each wait for the parent's bytes (a stalled or black-holed link
+  // fails after that long instead of holding the sync forever). `lock` (may be null) is held by the caller and released during each exchange. An
   // https:// url uses `tls` (this node's certificate and the city CA); an http:// url
   // (insecure_plain_sync) sends `credential` as a bearer token.
   HttpTransport(std::string url, std::string node_id, std::string credential, std::unique_lock<std::mutex>* lock,
-                common::TlsFiles tls = {})
+                common::TlsFiles tls = {}, int timeout_s = 120)
       : url_(std::move(url)), node_id_(std::move(node_id)), credential_(std::move(credential)), lock_(lock),
-        tls_(std::move(tls)) {}
+        tls_(std::move(tls)), timeout_s_(timeout_s) {}
 
   // kUnavailable "cannot reach URL: <why>" when the link is down or cut; a refused request
   // (4xx/5xx) returns the reply frame, which carries the error for the replicator.
@@ -39,6 +40,7 @@ class HttpTransport : public sync::Transport {
   std::string credential_;
   std::unique_lock<std::mutex>* lock_;
   common::TlsFiles tls_;
+  int timeout_s_;
   int64_t bytes_sent_ = 0;
   int64_t bytes_received_ = 0;
 };

@@ -52,6 +52,8 @@ common::Status Set(NodeOptions* o, const std::string& key, const std::string& v)
     DAIBAN_ASSIGN_OR_RETURN(o->sync_interval_s, ParseSeconds(key, v, 1, 86400));
   } else if (key == "backoff_max_s") {
     DAIBAN_ASSIGN_OR_RETURN(o->backoff_max_s, ParseSeconds(key, v, 1, 86400));
+  } else if (key == "sync_timeout_s") {
+    DAIBAN_ASSIGN_OR_RETURN(o->sync_timeout_s, ParseSeconds(key, v, 1, 3600));
   } else if (key == "sync_rate_per_s") {
     DAIBAN_ASSIGN_OR_RETURN(o->sync_rate_per_s, ParseSeconds(key, v, 1, 10000));
   } else if (key == "session_hours") {
@@ -97,6 +99,7 @@ std::string OptionsToConf(const NodeOptions& o) {
     << "data_key_id = " << o.data_key_id << "\n"
     << "sync_interval_s = " << o.sync_interval_s << "\n"
     << "backoff_max_s = " << o.backoff_max_s << "\n"
+    << "sync_timeout_s = " << o.sync_timeout_s << "\n"
     << "session_hours = " << o.session_hours << "\n"
     << "sync_rate_per_s = " << o.sync_rate_per_s << "\n";
   return s.str();
@@ -125,7 +128,8 @@ common::Result<NodeOptions> OptionsFromConf(std::string_view text, std::string_v
 common::Status ApplyFlags(const common::Flags& flags, std::initializer_list<std::string_view> extra, NodeOptions* o) {
   static const char* const kKeys[] = {"data", "data_dir", "node_id", "region", "tier", "listen", "parent_url",
                                       "parent_id", "fallback_url", "fallback_id", "credential", "sync_interval_s",
-                                      "backoff_max_s", "session_hours", "sync_listen", "sync_rate_per_s", "data_key_file"};
+                                      "backoff_max_s", "sync_timeout_s", "session_hours", "sync_listen", "sync_rate_per_s",
+                                      "data_key_file"};
   std::map<std::string, std::string> given;
   for (const char* k : kKeys) {
     std::string dashed = k;

@@ -32,6 +32,7 @@ struct NodeOptions {
   std::string data_key_id;                      // its key id, recorded at init: a different key is refused
   int sync_interval_s = 30;                     // sync this often while all is well (default 30)
   int backoff_max_s = 300;                      // longest wait between tries while the parent is down (default 300)
+  int sync_timeout_s = 120;                     // give up on a sync exchange whose reply stalls this long (default 120)
   int session_hours = 12;                       // signed-in sessions last this long (default 12)
   int sync_rate_per_s = 20;                     // sync requests per second each child may make on
                                                 // average (bursts of twice that; default 20)

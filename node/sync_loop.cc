@@ -45,7 +45,8 @@ void SyncLoop::Trigger() {
 
 common::Result<sync::SyncReport> SyncLoop::SyncWith(const std::string& url, const std::string& id) {
   std::unique_lock<std::mutex> store_lock(*store_mu_);
-  HttpTransport transport(url, replica_->node_id(), options_.credential, &store_lock, NodeTlsFiles(options_));
+  HttpTransport transport(url, replica_->node_id(), options_.credential, &store_lock, NodeTlsFiles(options_),
+                          options_.sync_timeout_s);
   sync::Replicator replicator(replica_);
   if (seen_) replicator.set_seen(seen_);
   replicator.set_progress([this](const sync::SyncProgress& p) {

@@ -1,11 +1,17 @@
 // Unit tests of node/: configuration, users and sessions, and the service desk in-process.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 
 #include "common/clock.h"
 #include "node/desk.h"
 #include "node/files.h"
+#include "node/http_transport.h"
 #include "node/node_server.h"
 #include "node/options.h"
 #include "common/personal_id.h"
@@ -68,6 +74,29 @@ TEST(OptionsTest, ValidationSaysWhatIsWrong) {
   o.region = "2109211000";
   EXPECT_FALSE(ValidateOptions(o).ok());
   EXPECT_EQ(DefaultNodeId(common::Tier::kTownship, "210921100000"), "t210921100");
+}
+
+// A parent that takes the connection and never answers (a stalled or black-holed link)
+// fails the exchange after sync_timeout_s instead of holding the sync loop forever.
+TEST(HttpTransportTest, AStalledParentFailsAfterTheTimeoutNotNever) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(fd, 4), 0);  // the kernel completes the handshake; nobody ever reads
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  HttpTransport transport(url, "v210921100202", "credential", nullptr, {}, /*timeout_s=*/1);
+  auto started = std::chrono::steady_clock::now();
+  auto r = transport.RoundTrip("DBZ1 request");
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  close(fd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  EXPECT_LT(waited, 30.0) << "the 1 s timeout was not applied (the default is 120 s)";
 }
 
 TEST(UsersTest, RepeatedFailuresLockTheNameForAWhile) {
