@@ -202,6 +202,7 @@ def main():
             if plan == "withdraw" and vname != "village-zhangjiawa":
                 if take(c.nodes[vname], "agent1", case_id, "withdraw", reason="申请人不再需要") is not None:
                     day.truth["withdrawn"] += 1
+        say(f"  {day.truth['withdrawn']} withdrawn (reason: 申请人不再需要)")
 
         step("noon: 他本扎兰村's link goes down too; the agent and the 阜新镇 clerk both correct the same phone number")
         v = c.nodes["village-taben"]
@@ -264,7 +265,7 @@ def main():
         step("evening: every node syncs until nothing is left to move")
         result = c.wait_converged(timeout_s=120)
         hub_api = c.hub.api("sup1")
-        today = time.strftime("%Y-%m-%d")
+        today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))  # the city's day (UTC+8)
         far = time.strftime("%Y-%m-%d", time.localtime(time.time() - 40 * 86400))
         soon = time.strftime("%Y-%m-%d", time.localtime(time.time() + 40 * 86400))
         stats = hub_api.get(f"/api/stats?region={citylib.CITY_REGION}&from={far}&to={soon}")
