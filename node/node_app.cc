@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,10 +12,12 @@
 
 #include "common/calendar.h"
 #include "common/case_machine.h"
+#include "common/date.h"
 #include "common/field_crypto.h"
 #include "common/flags.h"
 #include "common/personal_id.h"
-#include "common/date.h"
+#include "common/pki.h"
+#include "common/sqlite.h"
 #include "node/enrol.h"
 #include "node/files.h"
 #include "node/node_server.h"
@@ -45,6 +48,12 @@ Commands:
                                 running node if it is serving, else directly)
   status --data DIR             pending events, last sync per link, last error
   verify --data DIR             check the hash-chained event log; names the first altered row
+  backup --data DIR --to BACKUP_DIR
+                                copy the data directory into a new directory, safely while the
+                                node is serving (for a nightly timer)
+  restore --data DIR --from BACKUP_DIR
+                                put a backup in place of DIR (the node stopped); the current DIR
+                                is moved aside to DIR.before-restore-TIME, never deleted
   scan-pii FILE_OR_DIR...       look through logs and exports for whole ID numbers (exit 1 if any)
   case <list|show|file|step|materials|comment> --data DIR --user N ...
                                 work on cases through the running node (see case --help)
@@ -301,6 +310,9 @@ int Serve(const common::Flags& flags) {
   }
   auto o = LoadOptions(flags.Get("data"), flags, {"data", "help"});
   if (!o.ok()) return Fail(o.status());
+  // Held while serving: a restore refuses to run under this process, and so does a second serve.
+  auto lock = common::DataDirLock::Acquire(o->data_dir);
+  if (!lock.ok()) return Fail(lock.status().WithContext("cannot serve"));
   // Signals go to one thread that stops the server; everything else runs with them blocked.
   sigset_t set;
   sigemptyset(&set);
@@ -483,6 +495,137 @@ int CaseCmd(const common::Flags& flags) {
   return Fail(common::InvalidArgument("case: unknown command '" + cmd + "' (see case --help)"));
 }
 
+// ---- backup, restore ----
+
+int BackupCmd(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("data") || !flags.Has("to")) {
+    std::cout << "Usage: daiban-node backup --data DIR --to BACKUP_DIR\n"
+                 "Copies the data directory into BACKUP_DIR, which must not exist (made with mode 700):\n"
+                 "every *.db with SQLite's online backup, so the node may keep serving and writing,\n"
+                 "and every other file as it is (node.conf, tls/, data.key, master/). Leaves out -wal/-shm\n"
+                 "files, *.log and cli.token. BACKUP_DIR/BACKUP.txt says when, of which node, by which\n"
+                 "version, and lists every file with its size and SHA-256; restore checks them.\n"
+                 "The backup holds the node's key and the city's data key: keep it as safe as DIR.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  if (auto s = flags.CheckKnown({"data", "to", "help"}); !s.ok()) return Fail(s);
+  auto o = LoadOptions(flags.Get("data"), common::Flags(), {});
+  if (!o.ok()) return Fail(o.status());
+  const std::string to = flags.Get("to");
+  auto m = common::BackupDataDir(o->data_dir, to,
+                                 {"node", o->node_id, "daiban-node " + std::string(sync::kSoftwareVersion)});
+  if (!m.ok()) return Fail(m.status());
+  std::error_code ec;
+  const fs::path key = fs::weakly_canonical(DataKeyPath(*o), ec), dir = fs::weakly_canonical(o->data_dir, ec);
+  if (const fs::path rel = fs::relative(key, dir, ec); rel.empty() || *rel.begin() == "..") {
+    std::cout << "note: the data key " << key.string() << " is outside " << o->data_dir
+              << " and not in the backup; keep a copy of it apart\n";
+  }
+  std::cout << "backup of " << o->node_id << " in " << fs::absolute(to, ec).string() << ": " << m->Summary()
+            << "\n";
+  return 0;
+}
+
+// The serial of the node certificate at `path`; -1 if there is none or it cannot be read.
+int64_t CertSerial(const std::string& path) {
+  auto pem = ReadFile(path);
+  if (!pem.ok()) return -1;
+  auto info = common::ReadNodeCert(*pem);
+  return info.ok() ? info->identity.serial : -1;
+}
+
+// True if a node answers /api/health on `listen` as `node_id`.
+bool Answers(const std::string& listen, const std::string& node_id) {
+  httplib::Client c("http://" + listen);
+  c.set_connection_timeout(1, 0);
+  c.set_read_timeout(2, 0);
+  auto r = c.Get("/api/health");
+  if (!r || r->status != 200) return false;
+  auto j = common::ParseJson(r->body);
+  return j.ok() && j->value("node_id", "") == node_id;
+}
+
+// How to stop the node serving `dir`: under ops/systemd the unit is daiban-node@NAME for
+// /var/lib/daiban/NAME.
+std::string HowToStop(const std::string& dir) {
+  std::string name = fs::path(dir).lexically_normal().filename().string();
+  if (name.empty()) name = fs::path(dir).lexically_normal().parent_path().filename().string();
+  return "stop it first (systemctl stop daiban-node@" + name + ", or SIGTERM to its serve process)";
+}
+
+int RestoreCmd(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("data") || !flags.Has("from")) {
+    std::cout << "Usage: daiban-node restore --data DIR --from BACKUP_DIR\n"
+                 "Checks every file of the backup against BACKUP.txt (a damaged one is refused, naming\n"
+                 "the file), refuses while the node is serving DIR, moves the current DIR aside to\n"
+                 "DIR.before-restore-YYYYmmdd-HHMMSS (never deleted), and puts the backup in its place.\n"
+                 "If the current tls/ holds a certificate renewed after the backup, it is kept: the\n"
+                 "parent refuses a superseded one. On its next sync the node catches up from its parent.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  if (auto s = flags.CheckKnown({"data", "from", "help"}); !s.ok()) return Fail(s);
+  const std::string dir = flags.Get("data"), from = flags.Get("from");
+  auto m = common::CheckBackup(from);
+  if (!m.ok()) return Fail(common::Status(m.status().code(), m.status().message() + "; nothing was changed"));
+  if (m->label.kind != "node") {
+    return Fail(
+        common::FailedPrecondition(from + " is a backup of the " + m->label.kind + ", not of a node"));
+  }
+  std::cout << "backup in " << from << " checked: " << m->files.size() << " files match BACKUP.txt ("
+            << m->label.of << ", made " << m->made << " by " << m->label.software << ")\n";
+  std::error_code ec;
+  std::unique_ptr<common::DataDirLock> lock;
+  std::vector<std::string> keep;
+  int64_t current_serial = -1;
+  const int64_t backup_serial = CertSerial(from + "/tls/node.crt");
+  if (fs::exists(dir, ec)) {
+    auto held = common::DataDirLock::Acquire(dir);
+    if (!held.ok()) {
+      if (held.status().code() != common::StatusCode::kFailedPrecondition) return Fail(held.status());
+      return Fail(common::FailedPrecondition("the node is running (" + held.status().message() +
+                                             "): " + HowToStop(dir)));
+    }
+    lock = std::move(*held);
+    if (auto o = LoadOptions(dir, common::Flags(), {}); o.ok()) {
+      if (o->node_id != m->label.of) {
+        return Fail(common::FailedPrecondition(dir + " holds node " + o->node_id + ", the backup is of " +
+                                               m->label.of + ": restore it into another directory, or move " +
+                                               dir + " away first"));
+      }
+      if (Answers(o->listen, o->node_id)) {
+        return Fail(
+            common::FailedPrecondition("the node is running on " + o->listen + ": " + HowToStop(dir)));
+      }
+    }
+    current_serial = CertSerial(dir + "/tls/node.crt");
+    if (current_serial > backup_serial) keep.push_back("tls");
+  }
+  auto r = common::RestoreDataDir(from, *m, dir, keep);
+  if (!r.ok()) return Fail(r.status());
+  if (!r->moved_aside.empty()) {
+    std::cout << "moved the current " << dir << " aside to " << r->moved_aside
+              << " (kept: remove it yourself once the node works)\n";
+  }
+  std::cout << "restored " << m->label.of << " into " << dir << ": " << m->Summary() << "\n";
+  if (r->moved_aside.empty() && ::geteuid() == 0) {
+    std::cout << "note: the restored files belong to root; give them to the node's user before starting it\n"
+              << "  (under ops/systemd: chown -R daiban:daiban " << dir << ")\n";
+  }
+  if (!r->kept.empty()) {
+    std::cout << "kept the current tls/: its certificate (serial " << current_serial
+              << ") was renewed after the backup (serial " << backup_serial
+              << "), and the parent refuses a superseded certificate\n";
+  } else if (backup_serial >= 0 && current_serial < 0) {
+    std::cout << "the restored certificate is serial " << backup_serial
+              << "; if it was renewed after the backup the parent refuses it: enrol the node again\n";
+  }
+  std::cout
+      << "next: start the node (daiban-node serve --data " << dir << ").\n"
+      << "On its next sync it catches up from its parent: it gets back what the parent holds and sends\n"
+      << "up what the parent lacks. Work done here after the backup that never reached the parent is lost.\n";
+  return 0;
+}
+
 }  // namespace
 
 int NodeApp::Run(int argc, char** argv) {
@@ -502,6 +645,8 @@ int NodeApp::Run(int argc, char** argv) {
   if (cmd == "init") return Init(flags);
   if (cmd == "serve") return Serve(flags);
   if (cmd == "verify") return Verify(flags);
+  if (cmd == "backup") return BackupCmd(flags);
+  if (cmd == "restore") return RestoreCmd(flags);
   if (cmd == "scan-pii") return ScanPii(flags);
   if (cmd == "user") return UserCmd(flags);
   if (cmd == "sync") return SyncCmd(flags);

@@ -1,22 +1,28 @@
 #include "server/hub_app.h"
 
 #include <httplib.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "common/calendar.h"
 #include "common/catalog.h"
+#include "common/credential.h"
 #include "common/field_crypto.h"
 #include "common/flags.h"
-#include "common/credential.h"
 #include "common/region.h"
+#include "common/sqlite.h"
 #include "server/hub_server.h"
 #include "sync/protocol.h"
 #include "sync/verify.h"
@@ -52,6 +58,12 @@ Commands:
                      list the log heads recorded for each child node
   user add --data DIR --name N --role supervisor|admin | user list --data DIR
                      people who sign in at the hub (password from DAIBAN_PASSWORD)
+  backup --data DIR --to BACKUP_DIR
+                     copy the data directory into a new directory, safely while the hub
+                     is serving (for a nightly timer)
+  restore --data DIR --from BACKUP_DIR
+                     put a backup in place of DIR (the hub stopped); the current DIR is
+                     moved aside to DIR.before-restore-TIME, never deleted
   stats rebuild --data DIR
                      recompute every statistic from the event log (hub stopped)
   retire --data DIR --node-id ID
@@ -424,6 +436,9 @@ int Serve(const common::Flags& flags) {
   }
   auto o = LoadHub(flags);
   if (!o.ok()) return Fail(o.status());
+  // Held while serving: a restore refuses to run under this process, and so does a second serve.
+  auto lock = common::DataDirLock::Acquire(o->data_dir);
+  if (!lock.ok()) return Fail(lock.status().WithContext("cannot serve"));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -450,6 +465,177 @@ int Serve(const common::Flags& flags) {
   return 0;
 }
 
+// ---- backup, restore ----
+
+int BackupCmd(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("data") || !flags.Has("to")) {
+    std::cout << "Usage: daiban-hub backup --data DIR --to BACKUP_DIR\n"
+                 "Copies the data directory into BACKUP_DIR, which must not exist (made with mode 700):\n"
+                 "every *.db (hub.db, registry.db, users.db, ...) with SQLite's online backup, so the hub\n"
+                 "may keep serving and writing, and every other file as it is (hub.conf, tls/ with the\n"
+                 "city CA key, hub_key.pem, data.key, master/). Leaves out -wal/-shm files, *.log and\n"
+                 "cli.token. BACKUP_DIR/BACKUP.txt says when and by which version, and lists every file\n"
+                 "with its size and SHA-256; restore checks them. The backup holds the city's keys: keep\n"
+                 "it as safe as DIR.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  if (auto s = flags.CheckKnown({"data", "to", "help"}); !s.ok()) return Fail(s);
+  auto o = LoadHub(flags);
+  if (!o.ok()) return Fail(o.status());
+  const std::string to = flags.Get("to");
+  auto m = common::BackupDataDir(
+      o->data_dir, to, {"hub", "hub " + o->region, "daiban-hub " + std::string(sync::kSoftwareVersion)});
+  if (!m.ok()) return Fail(m.status());
+  std::error_code ec;
+  std::cout << "backup of hub " << o->region << " in " << fs::absolute(to, ec).string() << ": "
+            << m->Summary() << "\n";
+  return 0;
+}
+
+// notBefore of the PEM certificate at `path`, in Unix seconds; -1 if it cannot be read.
+int64_t CertNotBefore(const std::string& path) {
+  auto pem = Slurp(path);
+  if (!pem.ok()) return -1;
+  BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
+  X509* cert = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  if (!cert) return -1;
+  std::tm tm{};
+  int64_t s = ASN1_TIME_to_tm(X509_get0_notBefore(cert), &tm) == 1 ? static_cast<int64_t>(timegm(&tm)) : -1;
+  X509_free(cert);
+  return s;
+}
+
+// A registry entry as restore compares it.
+struct RegistryEntry {
+  int64_t serial = 0;
+  bool retired = false;
+};
+
+// node id -> entry, from a registry.db; empty if it cannot be read. `immutable`: open it
+// without making -wal/-shm files beside it (a restored store, whose files root may own).
+std::map<std::string, RegistryEntry> RegistryEntries(const std::string& path, bool immutable) {
+  std::map<std::string, RegistryEntry> out;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return out;
+  common::DbOptions read_only;
+  read_only.read_only = true;
+  read_only.immutable = immutable;
+  auto db = common::Db::Open(path, read_only);
+  if (!db.ok()) return out;
+  auto q = (*db)->Prepare("SELECT node_id, serial, retired FROM nodes");
+  if (!q.ok()) return out;
+  for (auto row = (*q)->Step(); row.ok() && *row; row = (*q)->Step()) {
+    out[(*q)->ColumnText(0)] = {(*q)->ColumnInt(1), (*q)->ColumnInt(2) != 0};
+  }
+  return out;
+}
+
+void PrintNodes(const std::vector<std::string>& nodes) {
+  for (size_t i = 0; i < nodes.size() && i < 20; ++i) std::cout << " " << nodes[i];
+  std::cout << (nodes.size() > 20 ? " ..." : "") << "\n";
+}
+
+// True if a hub answers /api/health on `listen`.
+bool Answers(const std::string& listen, const std::string& node_id) {
+  httplib::Client c("http://" + listen);
+  c.set_connection_timeout(1, 0);
+  c.set_read_timeout(2, 0);
+  auto r = c.Get("/api/health");
+  if (!r || r->status != 200) return false;
+  auto j = common::ParseJson(r->body);
+  return j.ok() && j->value("node_id", "") == node_id;
+}
+
+constexpr const char* kHowToStop =
+    "stop it first (systemctl stop daiban-hub, or SIGTERM to its serve process)";
+
+int RestoreCmd(const common::Flags& flags) {
+  if (flags.Has("help") || !flags.Has("data") || !flags.Has("from")) {
+    std::cout << "Usage: daiban-hub restore --data DIR --from BACKUP_DIR\n"
+                 "Checks every file of the backup against BACKUP.txt (a damaged one is refused, naming\n"
+                 "the file), refuses while the hub is serving DIR, moves the current DIR aside to\n"
+                 "DIR.before-restore-YYYYmmdd-HHMMSS (never deleted), and puts the backup in its place.\n"
+                 "A current tls/ whose hub certificate is newer than the backup's is kept. On their next\n"
+                 "sync the nodes send the hub again what it lost.\n";
+    return flags.Has("help") ? 0 : 2;
+  }
+  if (auto s = flags.CheckKnown({"data", "from", "help"}); !s.ok()) return Fail(s);
+  const std::string dir = flags.Get("data"), from = flags.Get("from");
+  auto m = common::CheckBackup(from);
+  if (!m.ok()) return Fail(common::Status(m.status().code(), m.status().message() + "; nothing was changed"));
+  if (m->label.kind != "hub") {
+    return Fail(common::FailedPrecondition(from + " is a backup of a " + m->label.kind + ", not of the hub"));
+  }
+  std::cout << "backup in " << from << " checked: " << m->files.size() << " files match BACKUP.txt ("
+            << m->label.of << ", made " << m->made << " by " << m->label.software << ")\n";
+  std::error_code ec;
+  std::unique_ptr<common::DataDirLock> lock;
+  std::vector<std::string> keep;
+  if (fs::exists(dir, ec)) {
+    auto held = common::DataDirLock::Acquire(dir);
+    if (!held.ok()) {
+      if (held.status().code() != common::StatusCode::kFailedPrecondition) return Fail(held.status());
+      return Fail(
+          common::FailedPrecondition("the hub is running (" + held.status().message() + "): " + kHowToStop));
+    }
+    lock = std::move(*held);
+    if (auto o = LoadHub(flags); o.ok()) {
+      if ("hub " + o->region != m->label.of) {
+        return Fail(common::FailedPrecondition(dir + " holds the hub of " + o->region +
+                                               ", the backup is of the " + m->label.of +
+                                               ": restore it into another directory"));
+      }
+      if (Answers(o->listen, o->node_id)) {
+        return Fail(common::FailedPrecondition("the hub is running on " + o->listen + ": " + kHowToStop));
+      }
+    }
+    if (CertNotBefore(dir + "/tls/hub.crt") > CertNotBefore(from + "/tls/hub.crt")) keep.push_back("tls");
+  }
+  auto r = common::RestoreDataDir(from, *m, dir, keep);
+  if (!r.ok()) return Fail(r.status());
+  if (!r->moved_aside.empty()) {
+    std::cout << "moved the current " << dir << " aside to " << r->moved_aside
+              << " (kept: remove it yourself once the hub works)\n";
+  }
+  std::cout << "restored the " << m->label.of << " into " << dir << ": " << m->Summary() << "\n";
+  if (r->moved_aside.empty() && ::geteuid() == 0) {
+    std::cout << "note: the restored files belong to root; give them to the hub's user before starting it\n"
+              << "  (under ops/systemd: chown -R daiban:daiban " << dir << ")\n";
+  }
+  if (!r->kept.empty()) {
+    std::cout << "kept the current tls/: its hub certificate was issued after the backup's\n";
+  }
+  if (!r->moved_aside.empty()) {
+    // Nodes enrolled or renewed after the backup hold certificates the restored registry
+    // does not know as current: the hub refuses them until they are enrolled again.
+    auto before = RegistryEntries(r->moved_aside + "/registry.db", false),
+         now = RegistryEntries(dir + "/registry.db", true);
+    std::vector<std::string> renewed, unretired;
+    for (const auto& [node, entry] : before) {
+      auto it = now.find(node);
+      if (entry.retired && (it == now.end() || !it->second.retired)) {
+        unretired.push_back(node);
+      } else if (!entry.retired && (it == now.end() || it->second.serial != entry.serial)) {
+        renewed.push_back(node);
+      }
+    }
+    if (!renewed.empty()) {
+      std::cout << renewed.size() << " node(s) were enrolled or renewed their certificate after the backup;"
+                << " the hub refuses them until they are enrolled again (daiban-hub enrol):";
+      PrintNodes(renewed);
+    }
+    if (!unretired.empty()) {
+      std::cout << "WARNING: " << unretired.size() << " node(s) were retired after the backup and are"
+                << " accepted again; retire them again now (daiban-hub retire):";
+      PrintNodes(unretired);
+    }
+  }
+  std::cout << "next: start the hub (daiban-hub serve --data " << dir
+            << "). On their next sync the nodes send it again what it lost since the backup.\n";
+  return 0;
+}
+
 }  // namespace
 
 int HubApp::Run(int argc, char** argv) {
@@ -469,6 +655,8 @@ int HubApp::Run(int argc, char** argv) {
   if (cmd == "enrol") return Enrol(flags);
   if (cmd == "serve") return Serve(flags);
   if (cmd == "verify") return Verify(flags);
+  if (cmd == "backup") return BackupCmd(flags);
+  if (cmd == "restore") return RestoreCmd(flags);
   if (cmd == "user") return UserCmd(flags);
   if (cmd == "stats") return StatsCmd(flags);
   if (cmd == "master") return MasterCmd(flags);

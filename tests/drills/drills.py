@@ -289,16 +289,19 @@ def drill_restore(d):
     sent_before = set(v1.own_event_ids())
     v1.stop()
     r = v1.cli("restore", "--from", backup)
-    d.log("v1 restored from its backup: " + r.stdout.strip().splitlines()[-1][:120])
+    d.log("v1 restored from its backup: " + r.stdout.strip().splitlines()[0][:160])
     v1.start()
     for _ in range(4):
         d.file_case("v1")
 
     def checks(cc):
+        ids = [cid for _, cid in d.acked]
+        reminted = len(ids) - len(set(ids))  # a case id handed out twice (before and after the restore)
         now = set(cc.nodes["v1"].own_event_ids())
         lost = sent_before - now
         hub = set(cc.hub.case_event_ids())
-        return ([f"{len(lost)} events v1 had sent are gone from v1 after catching up"] if lost else []) + \
+        return ([f"{reminted} case ids were minted twice"] if reminted else []) + \
+               ([f"{len(lost)} events v1 had sent are gone from v1 after catching up"] if lost else []) + \
                ([f"{len(now - hub)} of v1's events are not at the hub"] if now - hub else [])
     d.finish(extra_checks=checks)
 
