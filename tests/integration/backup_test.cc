@@ -8,7 +8,6 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -33,6 +32,19 @@ std::string ReadText(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// True if `out` is exactly the one line `prefix` + "N files, SIZE kB|MB" that backup prints.
+// (No std::regex: GCC 12 warns inside it under the sanitizers, and warnings are errors.)
+bool IsBackupLine(const std::string& out, const std::string& prefix) {
+  if (out.rfind(prefix, 0) != 0 || out.find('\n') != out.size() - 1) return false;
+  std::istringstream rest(out.substr(prefix.size()));
+  int64_t files = 0;
+  double size = 0;
+  std::string files_word, unit, tail;
+  rest >> files >> files_word >> size >> unit;
+  std::getline(rest, tail);
+  return files > 0 && files_word == "files," && size > 0 && (unit == "kB" || unit == "MB") && tail.empty();
 }
 
 unsigned Mode(const fs::path& p) {
@@ -223,9 +235,7 @@ TEST_F(BackupCity, NodeBackupWhileServingAndWritten_RestoreAfterStopBringsItBack
   agent.join();
   ASSERT_EQ(rc, 0) << out;
   EXPECT_GT(filed_meanwhile, 0) << "no case was filed while the backup ran: the test proves less";
-  EXPECT_TRUE(std::regex_match(
-      out, std::regex("backup of v210921100202 in " + b1 + ": 2 databases, [0-9]+ files, [0-9.]+ (kB|MB)\n")))
-      << out;
+  EXPECT_TRUE(IsBackupLine(out, "backup of v210921100202 in " + b1 + ": 2 databases, ")) << out;
   ASSERT_GE(filed.load(), 2);
 
   // The backup: complete, private, consistent, without what only a running node uses.
@@ -317,9 +327,10 @@ TEST_F(ShortCertBackupCity, ACertificateRenewedSinceTheBackupIsKept) {
   ASSERT_EQ(Run({DAIBAN_NODE_BIN, "backup", "--data", Village(), "--to", b1}, &out), 0) << out;
   const int64_t backed_up = Serial(fs::path(b1) / "tls" / "node.crt");
   SyncNow(api);
+  village->Stop();
+  // Read once stopped: background rounds renew too, up to the last one.
   const int64_t renewed = Serial(fs::path(Village()) / "tls" / "node.crt");
   ASSERT_GT(renewed, backed_up);
-  village->Stop();
 
   ASSERT_EQ(Run({DAIBAN_NODE_BIN, "restore", "--data", Village(), "--from", b1}, &out), 0) << out;
   EXPECT_NE(out.find("kept the current tls/"), std::string::npos) << out;
@@ -366,9 +377,7 @@ TEST_F(BackupCity, HubBackupWhileServing_RestoreRefusedWhileRunning_NodesSendAga
   const std::string b1 = At("hub-backup-1");
   std::string out;
   ASSERT_EQ(Run({DAIBAN_HUB_BIN, "backup", "--data", Hub(), "--to", b1}, &out), 0) << out;
-  EXPECT_TRUE(std::regex_match(
-      out, std::regex("backup of hub 210900000000 in " + b1 + ": 3 databases, [0-9]+ files, [0-9.]+ (kB|MB)\n")))
-      << out;
+  EXPECT_TRUE(IsBackupLine(out, "backup of hub 210900000000 in " + b1 + ": 3 databases, ")) << out;
   EXPECT_EQ(Mode(fs::path(b1) / "tls" / "ca.key"), 0600u);
   EXPECT_EQ(Mode(fs::path(b1) / "data.key"), 0600u);
   EXPECT_EQ(Run({DAIBAN_HUB_BIN, "backup", "--data", Hub(), "--to", b1}, &out), 1);
