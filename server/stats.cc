@@ -1,6 +1,7 @@
 #include "server/stats.h"
 
 #include <algorithm>
+#include <array>
 
 #include "common/case_machine.h"
 
@@ -34,6 +35,20 @@ std::vector<std::pair<common::RegionLevel, std::string>> PrefixesOf(const std::s
   return out;
 }
 
+// The dimensions a case counts under at one level: all items, its item and its department
+// (above villages), or all and its agent (at its village).
+std::vector<std::string> DimsOf(common::RegionLevel level, const std::string& item, const std::string& dept,
+                                const std::string& agent) {
+  std::vector<std::string> dims = {"*"};
+  if (level == common::RegionLevel::kVillage) {
+    if (!agent.empty()) dims.push_back("agent:" + agent);
+  } else {
+    dims.push_back("item:" + item);
+    if (!dept.empty()) dims.push_back("dept:" + dept);
+  }
+  return dims;
+}
+
 std::string Str(const Json& j, const char* k) {
   auto it = j.find(k);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -42,14 +57,35 @@ std::string Str(const Json& j, const char* k) {
 }  // namespace
 
 Status Stats::Init() {
-  return db_->Exec(
+  DAIBAN_RETURN_IF_ERROR(db_->Exec(
       "CREATE TABLE IF NOT EXISTS stat_day(prefix TEXT NOT NULL, dim TEXT NOT NULL, day TEXT NOT NULL, "
       "  metric TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(prefix, dim, day, metric)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS stat_case(case_id TEXT PRIMARY KEY, region TEXT NOT NULL, item TEXT NOT NULL, "
       "  agent TEXT NOT NULL, contrib TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS stat_open(case_id TEXT PRIMARY KEY, region TEXT NOT NULL, item TEXT NOT NULL, "
       "  item_name TEXT NOT NULL, department TEXT NOT NULL, due_date TEXT NOT NULL, agent TEXT NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS stat_open_due ON stat_open(due_date);");
+      "CREATE INDEX IF NOT EXISTS stat_open_due ON stat_open(due_date);"
+      "CREATE TABLE IF NOT EXISTS stat_due(prefix TEXT NOT NULL, dim TEXT NOT NULL, due_date TEXT NOT NULL, "
+      "  n INTEGER NOT NULL, PRIMARY KEY(prefix, dim, due_date)) WITHOUT ROWID;"));
+  // A store from before stat_due existed: count its open cases once (one transaction).
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * need,
+                          db_->Prepare("SELECT EXISTS(SELECT 1 FROM stat_open) AND NOT EXISTS(SELECT 1 FROM stat_due)"));
+  DAIBAN_ASSIGN_OR_RETURN(bool row, need->Step());
+  bool fill = row && need->ColumnInt(0) != 0;
+  need->Reset();
+  if (!fill) return Status::Ok();
+  common::Transaction tx(db_);
+  DAIBAN_RETURN_IF_ERROR(tx.Begin());
+  std::vector<std::array<std::string, 4>> open;
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT region, item, agent, due_date FROM stat_open"));
+  while (true) {
+    DAIBAN_ASSIGN_OR_RETURN(bool more, q->Step());
+    if (!more) break;
+    open.push_back({q->ColumnText(0), q->ColumnText(1), q->ColumnText(2), q->ColumnText(3)});
+  }
+  q->Reset();
+  for (const auto& o : open) DAIBAN_RETURN_IF_ERROR(ApplyDue(o[0], o[1], o[2], o[3], +1));
+  return tx.Commit();
 }
 
 std::vector<Stats::Contribution> Stats::ContributionsOf(const Json& state) const {
@@ -110,18 +146,27 @@ Status Stats::Apply(const std::string& region, const std::string& item, const st
                           db_->Prepare("INSERT INTO stat_day(prefix, dim, day, metric, n) VALUES(?, ?, ?, ?, ?) "
                                        "ON CONFLICT(prefix, dim, day, metric) DO UPDATE SET n = n + excluded.n"));
   for (const auto& [level, prefix] : PrefixesOf(region)) {
-    std::vector<std::string> dims = {"*"};
-    if (level == common::RegionLevel::kVillage) {
-      if (!agent.empty()) dims.push_back("agent:" + agent);
-    } else {
-      dims.push_back("item:" + item);
-      if (!dept.empty()) dims.push_back("dept:" + dept);
-    }
-    for (const auto& dim : dims) {
+    for (const auto& dim : DimsOf(level, item, dept, agent)) {
       for (const auto& c : cs) {
         up->Bind(1, prefix).Bind(2, dim).Bind(3, c.day).Bind(4, c.metric).Bind(5, sign * c.n);
         DAIBAN_RETURN_IF_ERROR(up->Run());
       }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Stats::ApplyDue(const std::string& region, const std::string& item, const std::string& agent,
+                       const std::string& due, int sign) {
+  const common::ServiceItem* it = catalog_->Find(item);
+  std::string dept = it ? it->department : "";
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up,
+                          db_->Prepare("INSERT INTO stat_due(prefix, dim, due_date, n) VALUES(?, ?, ?, ?) "
+                                       "ON CONFLICT(prefix, dim, due_date) DO UPDATE SET n = n + excluded.n"));
+  for (const auto& [level, prefix] : PrefixesOf(region)) {
+    for (const auto& dim : DimsOf(level, item, dept, agent)) {
+      up->Bind(1, prefix).Bind(2, dim).Bind(3, due).Bind(4, sign);
+      DAIBAN_RETURN_IF_ERROR(up->Run());
     }
   }
   return Status::Ok();
@@ -169,15 +214,30 @@ Status Stats::OnCaseFolded(const std::string& case_id, const Json& state) {
   DAIBAN_ASSIGN_OR_RETURN(common::Stmt * put, db_->Prepare("INSERT OR REPLACE INTO stat_case VALUES(?, ?, ?, ?, ?)"));
   put->Bind(1, case_id).Bind(2, region).Bind(3, item).Bind(4, agent).Bind(5, contrib.dump());
   DAIBAN_RETURN_IF_ERROR(put->Run());
-  // Open cases with a running clock, for "overdue now" and the warnings list.
+  // Open cases with a running clock, for the warnings list (stat_open) and "overdue now"
+  // (stat_due: open cases per prefix, dimension and due date, so the count reads day rows).
   auto status = common::ParseCaseStatus(Str(state, "status"));
   std::string due = Str(state, "due_date");
-  if (status.ok() && common::IsClockRunning(*status) && !due.empty()) {
+  bool open = status.ok() && common::IsClockRunning(*status) && !due.empty();
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * was,
+                          db_->Prepare("SELECT region, item, agent, due_date FROM stat_open WHERE case_id = ?"));
+  was->Bind(1, case_id);
+  DAIBAN_ASSIGN_OR_RETURN(bool was_open, was->Step());
+  std::array<std::string, 4> before_open;
+  if (was_open) before_open = {was->ColumnText(0), was->ColumnText(1), was->ColumnText(2), was->ColumnText(3)};
+  was->Reset();
+  const std::array<std::string, 4> now_open = {region, item, agent, due};
+  if (was_open && (!open || before_open != now_open)) {
+    DAIBAN_RETURN_IF_ERROR(ApplyDue(before_open[0], before_open[1], before_open[2], before_open[3], -1));
+  }
+  if (open) {
+    if (!was_open || before_open != now_open) DAIBAN_RETURN_IF_ERROR(ApplyDue(region, item, agent, due, +1));
     DAIBAN_ASSIGN_OR_RETURN(common::Stmt * o, db_->Prepare("INSERT OR REPLACE INTO stat_open VALUES(?, ?, ?, ?, ?, ?, ?)"));
     o->Bind(1, case_id).Bind(2, region).Bind(3, item).Bind(4, Str(state, "item_name")).Bind(5, Str(state, "department"))
         .Bind(6, due).Bind(7, agent);
     return o->Run();
   }
+  if (!was_open) return Status::Ok();
   DAIBAN_ASSIGN_OR_RETURN(common::Stmt * d, db_->Prepare("DELETE FROM stat_open WHERE case_id = ?"));
   d->Bind(1, case_id);
   return d->Run();
@@ -186,7 +246,7 @@ Status Stats::OnCaseFolded(const std::string& case_id, const Json& state) {
 Status Stats::Rebuild() {
   common::Transaction tx(db_);
   DAIBAN_RETURN_IF_ERROR(tx.Begin());
-  DAIBAN_RETURN_IF_ERROR(db_->Exec("DELETE FROM stat_day; DELETE FROM stat_case; DELETE FROM stat_open;"));
+  DAIBAN_RETURN_IF_ERROR(db_->Exec("DELETE FROM stat_day; DELETE FROM stat_case; DELETE FROM stat_open; DELETE FROM stat_due;"));
   std::vector<std::pair<std::string, std::string>> rows;
   {
     DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT case_id, state FROM cases ORDER BY case_id"));
@@ -257,16 +317,11 @@ Result<Json> Stats::Query(const StatsQuery& q, common::Date today) {
   j["on_the_spot_share"] = rate(j["on_the_spot"], j["received"]);
   j["avg_days_to_complete"] = rate(j["days_to_complete"], j["completed"]);
   j["satisfaction_rate"] = rate(j["satisfied"], j["evaluated"]);
-  // Overdue now: open cases under the region whose due date has passed.
-  std::string sql = "SELECT COUNT(*) FROM stat_open WHERE due_date < ? AND substr(region, 1, ?) = ?";
-  if (!q.item.empty()) sql += " AND item = ?";
-  if (!q.department.empty()) sql += " AND department = ?";
-  if (!q.agent.empty()) sql += " AND agent = ?";
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * o, db_->Prepare(sql));
-  o->Bind(1, today.ToString()).Bind(2, static_cast<int64_t>(prefix.size())).Bind(3, prefix);
-  if (!q.item.empty()) o->Bind(4, q.item);
-  if (!q.department.empty()) o->Bind(4, q.department);
-  if (!q.agent.empty()) o->Bind(4, q.agent);
+  // Overdue now: open cases under the region and dimension whose due date has passed, summed
+  // from the per-due-date counts (at most a few hundred rows, however many cases are open).
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * o, db_->Prepare("SELECT COALESCE(SUM(n), 0) FROM stat_due WHERE prefix = ? "
+                                                         "AND dim = ? AND due_date < ?"));
+  o->Bind(1, prefix).Bind(2, dim).Bind(3, today.ToString());
   DAIBAN_ASSIGN_OR_RETURN(bool row, o->Step());
   j["overdue_now"] = row ? o->ColumnInt(0) : 0;
   o->Reset();

@@ -89,6 +89,10 @@ class Stats {
   std::vector<Contribution> ContributionsOf(const common::Json& state) const;
   common::Status Apply(const std::string& region, const std::string& item, const std::string& agent,
                        const std::vector<Contribution>& cs, int sign);
+  // Adds sign to the open-case count of (region, item, agent) due on `due`, at every prefix
+  // and dimension it counts under.
+  common::Status ApplyDue(const std::string& region, const std::string& item, const std::string& agent,
+                          const std::string& due, int sign);
   common::Result<common::Json> Sum(const std::string& prefix, const std::string& dim, const std::string& from,
                                    const std::string& to);
 
