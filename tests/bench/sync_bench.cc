@@ -5,11 +5,17 @@
 //   sync_bench [--cases N] [--reps R] [--noop-big N] [--dir DIR]
 //
 // Measures, alternating A/B in each repetition:
-//   raw    batched inserts of the same rows into a plain SQLite table (WAL, synchronous=FULL)
+//   raw    batched inserts of the same rows into a plain SQLite table, WAL, once with
+//          synchronous=FULL and once with synchronous=NORMAL (the limit of this machine)
+//   fsync  the rate of a 4 KiB pwrite + fdatasync loop on one file in DIR (2 s or 2,000
+//          calls, whichever comes first): what one durable commit costs at least
 //   apply  a parent applying a child's pushed batches (decode, validate, store, fold,
 //          durable commit), time spent in the parent's handler
 //   pull   a fresh node pulling the same events from that parent (whole round trips)
 //   no-op  a sync round with nothing to do, with 10 and with N events stored at the parent
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -56,8 +62,9 @@ T Must(common::Result<T> r) {
   return std::move(r).value();
 }
 
-std::unique_ptr<sync::Replica> OpenReplica(const std::string& path, const std::string& id, const std::string& region,
-                                           Tier tier, bool full_sync, const common::Clock* clock) {
+std::unique_ptr<sync::Replica> OpenReplica(const std::string& path, const std::string& id,
+                                           const std::string& region, Tier tier, bool full_sync,
+                                           const common::Clock* clock) {
   sync::StoreOptions o;
   o.path = path;
   o.node_id = id;
@@ -70,7 +77,8 @@ std::unique_ptr<sync::Replica> OpenReplica(const std::string& path, const std::s
 // A link that hands frames to the parent's handler and times the handler alone.
 class TimedLink : public sync::Transport {
  public:
-  TimedLink(sync::SyncService* parent, sync::PeerIdentity child) : parent_(parent), child_(std::move(child)) {}
+  TimedLink(sync::SyncService* parent, sync::PeerIdentity child)
+      : parent_(parent), child_(std::move(child)) {}
   common::Result<std::string> RoundTrip(std::string_view request) override {
     auto t0 = Clock::now();
     sync::HandleResult r = parent_->Handle(child_, request);
@@ -107,7 +115,8 @@ int Main(int argc, char** argv) {
 
   // The child: a township holding `cases` cases (create + submit) of its villages.
   std::fprintf(stderr, "generating %lld cases...\n", static_cast<long long>(cases));
-  auto child = OpenReplica((dir / "child.db").string(), "t210921100", township.str(), Tier::kTownship, false, clock);
+  auto child =
+      OpenReplica((dir / "child.db").string(), "t210921100", township.str(), Tier::kTownship, false, clock);
   {
     auto* store = child->store();
     if (auto st = store->BeginBatch(); !st.ok()) Die(st);
@@ -140,21 +149,28 @@ int Main(int argc, char** argv) {
     sync::LogPosition scanned;
     bool more = false;
     if (auto st = child->store()->ReadLog(0, "", true, "", 0, static_cast<size_t>(events), SIZE_MAX,
-                                          static_cast<size_t>(events), &rows, &scanned, &more); !st.ok()) Die(st);
+                                          static_cast<size_t>(events), &rows, &scanned, &more);
+        !st.ok())
+      Die(st);
   }
   size_t bytes_total = 0;
   for (const auto& r : rows) bytes_total += r.bytes.size();
   std::fprintf(stderr, "%lld events, %.0f bytes each on average\n", static_cast<long long>(events),
                static_cast<double>(bytes_total) / static_cast<double>(events));
 
-  Stats raw_rate, apply_rate, ratio, pull_rate, push_wall_rate, wire_per_case;
+  Stats raw_rate, raw_normal_rate, fsync_rate, apply_rate, ratio, pull_rate, push_wall_rate, wire_per_case;
   for (int64_t rep = 0; rep < reps; ++rep) {
-    auto run_raw = [&] {
-      fs::path p = dir / ("raw" + std::to_string(rep) + ".db");
-      auto db = Must(common::Db::Open(p.string()));
-      if (auto st = db->Exec("CREATE TABLE raw(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, case_id TEXT NOT NULL, "
-                             "region TEXT NOT NULL, data TEXT NOT NULL); CREATE INDEX raw_case ON raw(case_id)");
-          !st.ok()) Die(st);
+    // The same rows into a plain table, WAL, synchronous=FULL (`full`) or NORMAL.
+    auto run_raw = [&](bool full) {
+      fs::path p = dir / ((full ? "raw" : "rawnormal") + std::to_string(rep) + ".db");
+      common::DbOptions dbo;
+      dbo.synchronous_full = full;  // false: PRAGMA synchronous=NORMAL (common/sqlite.cc)
+      auto db = Must(common::Db::Open(p.string(), dbo));
+      if (auto st = db->Exec(
+              "CREATE TABLE raw(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, case_id TEXT NOT NULL, "
+              "region TEXT NOT NULL, data TEXT NOT NULL); CREATE INDEX raw_case ON raw(case_id)");
+          !st.ok())
+        Die(st);
       auto t0 = Clock::now();
       for (size_t i = 0; i < rows.size(); i += sync::kDefaultBatchEvents) {
         if (auto st = db->Exec("BEGIN"); !st.ok()) Die(st);
@@ -165,12 +181,34 @@ int Main(int argc, char** argv) {
         }
         if (auto st = db->Exec("COMMIT"); !st.ok()) Die(st);
       }
-      raw_rate.v.push_back(static_cast<double>(events) / Seconds(Clock::now() - t0));
+      (full ? raw_rate : raw_normal_rate)
+          .v.push_back(static_cast<double>(events) / Seconds(Clock::now() - t0));
+      db.reset();
+      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+    };
+    // fdatasync rate: 4 KiB rewritten at offset 0 and synced, 2 s or 2,000 calls.
+    auto run_fsync = [&] {
+      std::string p = (dir / "fsync.bin").string();
+      int fd = ::open(p.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+      if (fd < 0) Die(common::Internal("open " + p));
+      std::string block(4096, 'x');
+      int64_t calls = 0;
+      auto t0 = Clock::now();
+      while (calls < 2000 && Clock::now() - t0 < std::chrono::seconds(2)) {
+        block[static_cast<size_t>(calls) % block.size()] = static_cast<char>('a' + calls % 26);
+        if (::pwrite(fd, block.data(), block.size(), 0) != static_cast<ssize_t>(block.size()))
+          Die(common::Internal("pwrite"));
+        if (::fdatasync(fd) != 0) Die(common::Internal("fdatasync"));
+        ++calls;
+      }
+      fsync_rate.v.push_back(static_cast<double>(calls) / Seconds(Clock::now() - t0));
+      ::close(fd);
+      fs::remove(p);
     };
     std::unique_ptr<sync::Replica> parent;
     auto run_apply = [&] {
-      parent = OpenReplica((dir / ("parent" + std::to_string(rep) + ".db")).string(), "c210921", "210921000000",
-                           Tier::kCounty, true, clock);
+      parent = OpenReplica((dir / ("parent" + std::to_string(rep) + ".db")).string(), "c210921",
+                           "210921000000", Tier::kCounty, true, clock);
       sync::SyncService service(parent.get());
       TimedLink link(&service, {"t210921100", township.str(), Tier::kTownship});
       // A fresh child view of this parent: a copy of the child store per repetition.
@@ -186,13 +224,17 @@ int Main(int argc, char** argv) {
       push_wall_rate.v.push_back(static_cast<double>(events) / Seconds(wall));
       wire_per_case.v.push_back(static_cast<double>(link.bytes_) / static_cast<double>(cases));
     };
+    // A/B alternating: FULL, NORMAL, apply in even repetitions, the reverse in odd ones.
     if (rep % 2 == 0) {
-      run_raw();
+      run_raw(true);
+      run_raw(false);
       run_apply();
     } else {
       run_apply();
-      run_raw();
+      run_raw(false);
+      run_raw(true);
     }
+    run_fsync();
     ratio.v.push_back(apply_rate.v.back() / raw_rate.v.back());
     // Pull: a new node for the same township (a replaced machine) pulls everything.
     {
@@ -205,8 +247,11 @@ int Main(int argc, char** argv) {
       auto report = Must(r.SyncOnce("c210921", &link));
       pull_rate.v.push_back(static_cast<double>(report.pulled) / Seconds(Clock::now() - t0));
     }
-    std::fprintf(stderr, "rep %lld: raw %.0f/s, apply %.0f/s (%.0f%%), pull %.0f/s\n", static_cast<long long>(rep),
-                 raw_rate.v.back(), apply_rate.v.back(), 100 * ratio.v.back(), pull_rate.v.back());
+    std::fprintf(stderr,
+                 "rep %lld: raw FULL %.0f/s, raw NORMAL %.0f/s, apply %.0f/s (%.0f%% of FULL), pull %.0f/s, "
+                 "fdatasync %.0f/s\n",
+                 static_cast<long long>(rep), raw_rate.v.back(), raw_normal_rate.v.back(),
+                 apply_rate.v.back(), 100 * ratio.v.back(), pull_rate.v.back(), fsync_rate.v.back());
   }
 
   // No-op rounds with few and with many events stored at the parent.
@@ -226,7 +271,8 @@ int Main(int argc, char** argv) {
       if (auto st = store->BeginBatch(); !st.ok()) Die(st);
       for (int64_t k = 0; k < 20000 && i < stored; ++k, ++i) {
         // All but the child's own ten live in another township: the no-op must not scan them.
-        const std::string& v = i < 10 ? villages[0].str() : other[static_cast<size_t>(i) % other.size()].str();
+        const std::string& v =
+            i < 10 ? villages[0].str() : other[static_cast<size_t>(i) % other.size()].str();
         sync::Event e;
         e.case_id = v + "-20250124-" + store->incarnation() + "-" + std::to_string(i + 1);
         e.region = v;
@@ -271,14 +317,20 @@ int Main(int argc, char** argv) {
     std::printf(" |\n");
   };
   row("raw SQLite batched insert, events/s (WAL, synchronous=FULL, 1,000 per transaction)", raw_rate, "%.0f");
-  row("parent applies pushed batches, events/s (handler time: decode, validate, store, fold, fsync)", apply_rate, "%.0f");
+  row("raw SQLite batched insert, events/s (WAL, synchronous=NORMAL, 1,000 per transaction)", raw_normal_rate,
+      "%.0f");
+  row("fdatasync rate, calls/s (4 KiB pwrite + fdatasync on one file, 2 s or 2,000 calls)", fsync_rate,
+      "%.0f");
+  row("parent applies pushed batches, events/s (handler time: decode, validate, store, fold, fsync)",
+      apply_rate, "%.0f");
   row("apply / raw (same repetition)", ratio, "%.2f");
   row("push, whole rounds, events/s (child reads + encodes, parent applies)", push_wall_rate, "%.0f");
   row("bytes exchanged per case pushed (request + reply, compressed)", wire_per_case, "%.0f");
   row("fresh node pulls everything, events/s", pull_rate, "%.0f");
   for (const auto& n : noops) {
     char name[160];
-    std::snprintf(name, sizeof name, "no-op round, %lld events stored at the parent: microseconds (%lld bytes)",
+    std::snprintf(name, sizeof name,
+                  "no-op round, %lld events stored at the parent: microseconds (%lld bytes)",
                   static_cast<long long>(n.stored), static_cast<long long>(n.bytes));
     row(name, n.micros, "%.0f");
   }
