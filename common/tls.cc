@@ -151,6 +151,9 @@ Status BindListener(httplib::Server& server, const std::string& host_port, std::
   size_t colon = host_port.rfind(':');
   int port = colon == std::string::npos ? 0 : std::atoi(host_port.c_str() + colon + 1);
   if (port <= 0) return InvalidArgument(std::string(setting) + ": expected host:port");
+  // Replies go out as soon as they are written: with Nagle's algorithm a reply's second
+  // small write waits for the client's delayed ACK (about 40 ms on every keep-alive request).
+  server.set_tcp_nodelay(true);
   if (!server.bind_to_port(host_port.substr(0, colon).c_str(), port)) {
     return Unavailable("cannot listen on " + host_port + " (in use, or not this machine's address)");
   }
@@ -162,6 +165,7 @@ std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const Tls
                                    : std::make_unique<httplib::Client>(url, files.cert, files.key);
   client->set_ca_cert_path(files.ca);
   client->enable_server_certificate_verification(true);
+  client->set_tcp_nodelay(true);  // a request's last segment goes out at once (see BindListener)
   if (SSL_CTX* ctx = client->ssl_context()) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   return client;
 }

@@ -8,6 +8,7 @@ common::Result<std::string> HttpTransport::RoundTrip(std::string_view request) {
   if (lock_) lock_->unlock();
   const bool tls = url_.rfind("https://", 0) == 0;
   auto client = tls ? common::MakeTlsClient(url_, tls_) : std::make_unique<httplib::Client>(url_);
+  client->set_tcp_nodelay(true);
   client->set_connection_timeout(5, 0);
   client->set_read_timeout(timeout_s_, 0);
   client->set_write_timeout(timeout_s_, 0);

@@ -362,7 +362,7 @@ void NodeServer::InstallRoutes() {
       return SendJson(res, {{"rounds", r->rounds}, {"pushed", r->pushed}, {"pulled", r->pulled},
                             {"refused", r->refused}, {"pending", r->pending}, {"complete", r->complete}});
     }
-    sync_loop_->Trigger();
+    sync_loop_->Trigger(/*by_person=*/true);
     SendJson(res, {{"started", true}}, 202);
   });
   s.Get(R"(/receipt/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {

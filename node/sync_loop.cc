@@ -35,10 +35,11 @@ void SyncLoop::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void SyncLoop::Trigger() {
+void SyncLoop::Trigger(bool by_person) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     triggered_ = true;
+    urgent_ = urgent_ || by_person;
   }
   cv_.notify_all();
 }
@@ -91,10 +92,12 @@ common::Result<sync::SyncReport> SyncLoop::SyncOnce() {
   std::lock_guard<std::mutex> lock(mu_);
   running_ = false;
   if (r.ok()) {
+    failed_tries_ = 0;
     last_error_.clear();
     last_report_ = {{"rounds", r->rounds}, {"pushed", r->pushed}, {"pulled", r->pulled}, {"refused", r->refused},
                     {"pending", r->pending}, {"complete", r->complete}};
   } else {
+    ++failed_tries_;
     last_error_ = r.status().ToString();
   }
   return r;
@@ -118,9 +121,20 @@ void SyncLoop::Run() {
     }
     std::unique_lock<std::mutex> lock(mu_);
     next_try_s_ = NowSeconds() + wait_s;
+    if (!r.ok()) {
+      // Local work brings a try forward, but after a failure not sooner than
+      // kTriggeredRetryAfterFailureS (nor sooner than the backoff, if that is shorter): a
+      // try reads and encodes a batch under the store lock, and a refusing parent must not
+      // make every filing pay for one. A person's "sync now" goes at once.
+      double quiet = std::min(wait_s, kTriggeredRetryAfterFailureS);
+      cv_.wait_for(lock, std::chrono::duration<double>(quiet), [this] { return stop_ || urgent_; });
+      if (urgent_) wait_s = 0;
+      wait_s -= quiet;
+    }
     cv_.wait_for(lock, std::chrono::duration<double>(wait_s), [this] { return stop_ || triggered_; });
     if (stop_) return;
     triggered_ = false;
+    urgent_ = false;
   }
 }
 
@@ -138,6 +152,7 @@ common::Json SyncLoop::StatusJson() const {
           {"eta_s", eta},
           {"last_report", last_report_},
           {"last_error", last_error_},
+          {"failed_tries", failed_tries_},
           {"next_try_s", next > 0 ? static_cast<int64_t>(next) : 0}};
 }
 

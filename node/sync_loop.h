@@ -1,7 +1,9 @@
 // Background sync of this node with its parent: right after local work, every
 // sync_interval_s while all is well, and with jittered exponential backoff (up to
 // backoff_max_s) while the parent cannot be reached; then with the fallback
-// (grandparent) if one is configured. One sync at a time.
+// (grandparent) if one is configured. While the parent cannot be reached, local work
+// brings the next try forward only once kTriggeredRetryAfterFailureS have passed since
+// the failed one. One sync at a time.
 #ifndef DAIBAN_NODE_SYNC_LOOP_H_
 #define DAIBAN_NODE_SYNC_LOOP_H_
 
@@ -18,6 +20,9 @@
 
 namespace daiban::node {
 
+// After a failed try, the least time before local work (Trigger) starts another.
+inline constexpr double kTriggeredRetryAfterFailureS = 5;
+
 class SyncLoop {
  public:
   // REQUIRES: replica and store_mu outlive the loop; store_mu guards every use of replica.
@@ -27,8 +32,10 @@ class SyncLoop {
   // Starts the background thread (no-op without a parent).
   void Start();
   void Stop();
-  // Asks for a sync as soon as possible (after local work, "sync now").
-  void Trigger();
+  // Asks for a sync soon: after local work (at once while the link works; while it
+  // fails, once kTriggeredRetryAfterFailureS have passed since the failed try), or at once
+  // when `by_person` (the "sync now" button).
+  void Trigger(bool by_person = false);
 
   // One sync now, in the caller's thread: the parent, then the fallback if the parent is
   // unreachable. Returns the report of the sync that worked, or the parent's error.
@@ -45,7 +52,8 @@ class SyncLoop {
   // Prints progress (done/total, rate, time left) to stderr during SyncOnce (the CLI).
   void SetProgressPrinter(bool on) { print_progress_ = on; }
 
-  // {"running","done","total","rate","eta_s","last_report","last_error","next_try_s"}.
+  // {"running","done","total","rate","eta_s","last_report","last_error","failed_tries",
+  //  "next_try_s"}; failed_tries counts the tries that failed since the last success.
   common::Json StatusJson() const;
 
  private:
@@ -60,11 +68,13 @@ class SyncLoop {
   std::condition_variable cv_;
   bool stop_ = false;
   bool triggered_ = false;
+  bool urgent_ = false;  // a person asked: no quiet period after a failure
   bool running_ = false;
   int64_t done_ = 0, total_ = 0;
   double started_s_ = 0;
   double next_try_s_ = 0;
   std::string last_error_;
+  int64_t failed_tries_ = 0;
   common::Json last_report_;
   std::mutex once_mu_;  // one sync at a time
   std::mt19937_64 rng_{std::random_device{}()};

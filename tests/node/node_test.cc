@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "common/clock.h"
 #include "node/desk.h"
@@ -14,6 +16,7 @@
 #include "node/http_transport.h"
 #include "node/node_server.h"
 #include "node/options.h"
+#include "node/sync_loop.h"
 #include "common/personal_id.h"
 #include "common/users.h"
 
@@ -148,6 +151,62 @@ TEST(UsersTest, LoginSessionsAndUniformRefusal) {
   // Changing the password ends the user's sessions.
   ASSERT_TRUE((*book)->Add("agent1", common::Role::kAgent, "another-password", true).ok());
   EXPECT_FALSE((*book)->Session(*token).ok());
+}
+
+TEST(SyncLoopTest, LocalWorkDoesNotRetryARefusingParentOnEveryWrite) {
+  // A port nobody listens on: every try is refused at once.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  NodeOptions o;
+  o.parent_url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  o.parent_id = "t210921100";
+  sync::StoreOptions so;
+  so.path = ":memory:";
+  so.node_id = "v210921100202";
+  so.region = "210921100202";
+  so.tier = common::Tier::kVillage;
+  auto store = sync::EventStore::Open(so);
+  ASSERT_TRUE(store.ok());
+  common::FakeClock clock(1737705600000);
+  sync::Replica replica(std::move(store).value(), &clock);
+  std::mutex store_mu;
+  SyncLoop loop(o, &replica, &store_mu);
+  loop.Start();
+  // An agent filing a case every 50 ms for 2 s: each filing triggers a sync.
+  for (int i = 0; i < 40; ++i) {
+    loop.Trigger();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Json status = loop.StatusJson();
+  int64_t tries = status["failed_tries"].get<int64_t>();
+  EXPECT_GE(tries, 1) << status.dump();
+  // The first try, then backoffs of 0.5-1 s and 1-2 s: at most three tries in 2 s, however
+  // many filings (one try per trigger would be about forty).
+  EXPECT_LE(tries, 4) << status.dump();
+  EXPECT_FALSE(status["last_error"].get<std::string>().empty());
+  // A person's "sync now" is tried at once. Right after a failed try (the third or later),
+  // the loop's own next try is at least 2 s away; the person's must come well before.
+  auto failed = [&] { return loop.StatusJson()["failed_tries"].get<int64_t>(); };
+  int64_t seen = failed();
+  for (int i = 0; i < 300 && (failed() == seen || failed() < 3); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  seen = failed();
+  ASSERT_GE(seen, 3);
+  auto asked = std::chrono::steady_clock::now();
+  loop.Trigger(/*by_person=*/true);
+  for (int i = 0; i < 250 && failed() == seen; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+  EXPECT_GT(failed(), seen) << "the person's sync now was not tried";
+  EXPECT_LT(waited, 1.5) << "the person's sync now waited for the backoff";
+  loop.Stop();
 }
 
 class DeskTest : public ::testing::Test {
