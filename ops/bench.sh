@@ -2,11 +2,17 @@
 # Benchmarks: builds in Release and measures; writes the results into docs/BENCHMARKS.md
 # (between the markers of each section) with the command, date and machine.
 #
-#   ./ops/bench.sh                 everything (default sizes)
-#   ./ops/bench.sh sync            only the sync layer in one process
-#   ./ops/bench.sh node            only a real daiban-node process (filing latency, memory)
-#   ./ops/bench.sh hub             only the hub's ingest with statistics and its queries
+#   ./ops/bench.sh                 everything (default sizes; about an hour on 2 cores)
+#   ./ops/bench.sh sync            raw SQLite (the limit) and the sync layer in one process
+#   ./ops/bench.sh wire            real processes over HTTPS against PouchDB, same cases, A/B
+#   ./ops/bench.sh node            a real daiban-node process (filing latency, memory, sizes)
+#   ./ops/bench.sh hub             the hub's ingest with statistics, queries at 1M and 10M cases
+#   ./ops/bench.sh city            the Yantai tree in one process (6,682 nodes), to convergence
 #   CASES=2000 REPS=3 NOOP_BIG=20000 ./ops/bench.sh sync     smaller, for a quick look
+#
+# The PouchDB peer (npm: pouchdb-node, pouchdb-server, versions pinned in
+# tests/bench/pouch/package-lock.json) is installed into $DAIBAN_BENCH_TMP/pouch
+# (default /tmp/daiban-bench), never into the repo; its server listens on 127.0.0.1 only.
 #
 # Speed goals are checked here, never by timed assertions in the tests. Run on an idle
 # machine: the figures are medians of repetitions but another load still skews them.
@@ -18,7 +24,9 @@ what="${1:-all}"
 daiban_install_deps
 daiban_log "building (Release) in build-release/"
 daiban_build build-release -DCMAKE_BUILD_TYPE=Release -DDAIBAN_TESTS=ON
-cmake --build build-release --target sync_bench node_bench hub_bench >/dev/null
+cmake --build build-release --target sync_bench node_bench hub_bench city_bench >/dev/null
+bench_tmp="${DAIBAN_BENCH_TMP:-/tmp/daiban-bench}"
+mkdir -p "$bench_tmp"
 
 machine() {
   local cpu
@@ -63,9 +71,19 @@ if [ "$what" = all ] || [ "$what" = sync ]; then
   run_section sync ./build-release/tests/sync_bench --cases "${CASES:-10000}" --reps "${REPS:-5}" \
     --noop-big "${NOOP_BIG:-1000000}"
 fi
+if [ "$what" = all ] || [ "$what" = wire ]; then
+  tests/bench/pouch/install.sh "$bench_tmp/pouch"
+  rm -rf "$bench_tmp/wire"
+  run_section wire python3 tests/bench/compare.py --bin build-release --pouch-modules "$bench_tmp/pouch/node_modules" \
+    --work "$bench_tmp/wire" --sizes "${WIRE_SIZES:-10000,100000}" --reps "${WIRE_REPS:-3}"
+fi
 if [ "$what" = all ] || [ "$what" = node ]; then
   run_section node ./build-release/tests/node_bench --node build-release/node/daiban-node --cases "${NODE_CASES:-2000}"
 fi
 if [ "$what" = all ] || [ "$what" = hub ]; then
-  run_section hub ./build-release/tests/hub_bench --cases "${HUB_CASES:-20000}"
+  run_section hub ./build-release/tests/hub_bench --cases "${HUB_CASES:-20000}" --reps "${HUB_REPS:-3}" \
+    --query-cases "${HUB_QUERY_CASES:-1000000,10000000}"
+fi
+if [ "$what" = all ] || [ "$what" = city ]; then
+  run_section city ./build-release/tests/city_bench --cases "${CITY_CASES:-2000000}" --dir "$bench_tmp/city"
 fi

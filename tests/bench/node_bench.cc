@@ -1,6 +1,7 @@
 // Benchmark of a real daiban-node process (not a test; ./ops/bench.sh node):
 //   - filing a case through the API (POST /api/cases, create + submit, synchronous=FULL):
 //     p50/p99 latency and cases/s from one client, sequential;
+//   - a signed-in GET on one keep-alive connection, as a browser sends it (p50/p99);
 //   - resident memory (VmRSS) of an idle node after start-up and after the filings;
 //   - size of the daiban-node binary.
 //
@@ -79,6 +80,17 @@ int Main(int argc, char** argv) {
     if (status != 201) Die("filing failed with HTTP " + std::to_string(status));
   }
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  // A browser keeps its connection open: the same API over one keep-alive connection.
+  api.raw().set_keep_alive(true);
+  std::vector<double> ka;
+  for (int i = 0; i < 200; ++i) {
+    auto s = Clock::now();
+    int status = 0;
+    api.Get("/api/status", &status);
+    ka.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+    if (status != 200) Die("status failed with HTTP " + std::to_string(status));
+  }
+  std::sort(ka.begin(), ka.end());
   std::this_thread::sleep_for(std::chrono::seconds(1));
   int64_t rss_after = RssKb(pid);
   kill(pid, SIGTERM);
@@ -91,6 +103,8 @@ int Main(int argc, char** argv) {
   std::printf("| file a case (POST /api/cases: create + submit, synchronous=FULL), p50 ms | %.2f |\n", pct(0.5));
   std::printf("| same, p99 ms | %.2f |\n", pct(0.99));
   std::printf("| cases filed per second, one client in sequence | %.0f |\n", static_cast<double>(cases) / secs);
+  std::printf("| GET /api/status on one keep-alive connection (as a browser), p50 / p99 ms | %.2f / %.2f |\n",
+              ka[ka.size() / 2], ka[ka.size() * 99 / 100]);
   std::printf("| resident memory, idle after start, MB | %.1f |\n", static_cast<double>(rss_idle) / 1024);
   std::printf("| resident memory, idle after %lld filings, MB | %.1f |\n", static_cast<long long>(cases),
               static_cast<double>(rss_after) / 1024);
