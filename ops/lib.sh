@@ -10,7 +10,7 @@ DAIBAN_APT_PACKAGES=(
   libsqlite3-dev sqlite3 libssl-dev openssl zlib1g-dev libbrotli-dev
   libpoco-dev libcpp-httplib-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  chromium nodejs python3 faketime iproute2 util-linux curl
+  chromium fonts-wqy-microhei nodejs python3 faketime iproute2 util-linux curl
 )
 # npm for tests/browser: NodeSource's nodejs ships it and conflicts with Debian's npm package.
 command -v npm >/dev/null 2>&1 || DAIBAN_APT_PACKAGES+=(npm)

@@ -79,19 +79,36 @@ TEST(OptionsTest, ValidationSaysWhatIsWrong) {
   EXPECT_EQ(DefaultNodeId(common::Tier::kTownship, "210921100000"), "t210921100");
 }
 
-// A parent that takes the connection and never answers (a stalled or black-holed link)
-// fails the exchange after sync_timeout_s instead of holding the sync loop forever.
-TEST(HttpTransportTest, AStalledParentFailsAfterTheTimeoutNotNever) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
+// A loopback socket bound to a free port: `listening` makes the kernel complete handshakes
+// that nobody ever reads (a stalled parent); otherwise the socket is closed again, so the port
+// refuses connections. Returns the port, and the socket in *fd (-1 once closed).
+int LoopbackPort(bool listening, int* fd) {
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (*fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_EQ(listen(fd, 4), 0);  // the kernel completes the handshake; nobody ever reads
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  if (bind(*fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || (listening && listen(*fd, 4) != 0) ||
+      getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(*fd);
+    *fd = -1;
+    return -1;
+  }
+  if (!listening) {
+    close(*fd);
+    *fd = -1;
+  }
+  return ntohs(addr.sin_port);
+}
+
+// A parent that takes the connection and never answers (a stalled or black-holed link)
+// fails the exchange after sync_timeout_s instead of holding the sync loop forever.
+TEST(HttpTransportTest, AStalledParentFailsAfterTheTimeoutNotNever) {
+  int fd = -1;
+  int port = LoopbackPort(/*listening=*/true, &fd);
+  ASSERT_GT(port, 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
   HttpTransport transport(url, "v210921100202", "credential", nullptr, {}, /*timeout_s=*/1);
   auto started = std::chrono::steady_clock::now();
   auto r = transport.RoundTrip("DBZ1 request");
@@ -155,17 +172,11 @@ TEST(UsersTest, LoginSessionsAndUniformRefusal) {
 
 TEST(SyncLoopTest, LocalWorkDoesNotRetryARefusingParentOnEveryWrite) {
   // A port nobody listens on: every try is refused at once.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
+  int fd = -1;
+  int port = LoopbackPort(/*listening=*/false, &fd);
+  ASSERT_GT(port, 0);
   NodeOptions o;
-  o.parent_url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  o.parent_url = "http://127.0.0.1:" + std::to_string(port);
   o.parent_id = "t210921100";
   sync::StoreOptions so;
   so.path = ":memory:";
