@@ -2,12 +2,13 @@
 # Benchmarks: builds in Release and measures; writes the results into docs/BENCHMARKS.md
 # (between the markers of each section) with the command, date and machine.
 #
-#   ./ops/bench.sh                 everything (default sizes; about an hour on 2 cores)
+#   ./ops/bench.sh                 everything (default sizes; about 1.5 hours on 2 cores)
 #   ./ops/bench.sh sync            raw SQLite (the limit) and the sync layer in one process
 #   ./ops/bench.sh wire            real processes over HTTPS against PouchDB, same cases, A/B
 #   ./ops/bench.sh node            a real daiban-node process (filing latency, memory, sizes)
 #   ./ops/bench.sh hub             the hub's ingest with statistics, queries at 1M and 10M cases
 #   ./ops/bench.sh city            the Yantai tree in one process (6,682 nodes), to convergence
+#   WIRE_SIZES=10000 WIRE_REPS=3 ./ops/bench.sh wire      CITY_CASES=5000 CITY_DAYS=10 ./ops/bench.sh city
 #   CASES=2000 REPS=3 NOOP_BIG=20000 ./ops/bench.sh sync     smaller, for a quick look
 #
 # The PouchDB peer (npm: pouchdb-node, pouchdb-server, versions pinned in
@@ -73,9 +74,10 @@ if [ "$what" = all ] || [ "$what" = sync ]; then
 fi
 if [ "$what" = all ] || [ "$what" = wire ]; then
   tests/bench/pouch/install.sh "$bench_tmp/pouch"
-  rm -rf "$bench_tmp/wire"
+  # The Daiban side files its cases once per size (setup, not timed) and keeps a snapshot in
+  # $bench_tmp/wire; delete that folder to file them again.
   run_section wire python3 tests/bench/compare.py --bin build-release --pouch-modules "$bench_tmp/pouch/node_modules" \
-    --work "$bench_tmp/wire" --sizes "${WIRE_SIZES:-10000,100000}" --reps "${WIRE_REPS:-3}"
+    --work "$bench_tmp/wire" --sizes "${WIRE_SIZES:-10000,100000}" --reps "${WIRE_REPS:-3,1}"
 fi
 if [ "$what" = all ] || [ "$what" = node ]; then
   run_section node ./build-release/tests/node_bench --node build-release/node/daiban-node --cases "${NODE_CASES:-2000}"
@@ -85,5 +87,8 @@ if [ "$what" = all ] || [ "$what" = hub ]; then
     --query-cases "${HUB_QUERY_CASES:-1000000,10000000}"
 fi
 if [ "$what" = all ] || [ "$what" = city ]; then
-  run_section city ./build-release/tests/city_bench --cases "${CITY_CASES:-2000000}" --dir "$bench_tmp/city"
+  # A year (CITY_CASES=2000000 CITY_DAYS=365) takes about 17 hours on 2 cores (docs/BENCHMARKS.md);
+  # the default is a month of 20,000 cases over the whole tree.
+  run_section city ./build-release/tests/city_bench --cases "${CITY_CASES:-20000}" --days "${CITY_DAYS:-30}" \
+    --dir "$bench_tmp/city"
 fi

@@ -128,6 +128,10 @@ def table(n, runs):
     add("PouchDB push, docs/s", pick(runs, p, "push", "docs_per_s"))
     add("**push throughput, Daiban / PouchDB** (cases/s over docs/s; goal ≥ 10)",
         per_rep_ratio(d, "cases_per_s", p, "docs_per_s", "push"), 1)
+    add("Daiban push: CPU time of the village process, share of the push's wall time",
+        per_rep_ratio(d, "village_cpu_s", d, "seconds", "push"), 2)
+    add("Daiban push: CPU time of the township process, share of the push's wall time",
+        per_rep_ratio(d, "township_cpu_s", d, "seconds", "push"), 2)
     add("Daiban push, bytes on the wire per case (both ways)", pick(runs, d, "push", "bytes_per_case"))
     add("PouchDB push, bytes on the wire per doc (both ways)", pick(runs, p, "push", "bytes_per_doc"))
     add("**bytes per case, Daiban / PouchDB** (goal ≤ 0.33)",

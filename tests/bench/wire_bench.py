@@ -51,6 +51,7 @@ import os
 import shutil
 import socket
 import statistics
+import signal
 import subprocess
 import sys
 import time
@@ -86,6 +87,16 @@ def log(text):
 
 def emit(obj):
     print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def proc_cpu_s(pid):
+    """User + system CPU seconds a process has used so far (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def proc_kb(pid, key):
@@ -420,7 +431,21 @@ class Bench:
         self.start("hub", "town", "village")
         time.sleep(1)
         log(f"push: {self.n} cases ({2 * self.n} events) queued at the village; link up")
+        town_pid, village_pid = self.node("town").proc.pid, self.node("village").proc.pid
+        cpu0 = (proc_cpu_s(village_pid), proc_cpu_s(town_pid))
+        # DAIBAN_BENCH_PERF=FILE: a perf profile (call graphs) of the township during the push.
+        perf = None
+        if os.environ.get("DAIBAN_BENCH_PERF"):
+            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(town_pid), "-o",
+                                     os.environ["DAIBAN_BENCH_PERF"]], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(1)
         t = self.timed_sync("push", link_up=True)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=60)
+        cpu1 = (proc_cpu_s(village_pid), proc_cpu_s(town_pid))
+        cpu = [round(b - a, 2) if a is not None and b is not None else None for a, b in zip(cpu0, cpu1)]
         mine, theirs, missing = self.check_township()
         town_hwm = proc_kb(self.node("town").proc.pid, "VmHWM")
         if not t["complete"] or missing or mine != 2 * self.n:
@@ -434,7 +459,8 @@ class Bench:
                        bytes_per_case=round(b / self.n, 1), rounds=t["connections"], reported_rounds=t["rounds"],
                        sync_calls=t["calls"], sync_errors=t["errors"],
                        township_has=theirs, village_wrote=mine, missing_at_township=missing,
-                       complete=t["complete"], township_peak_rss_kb=town_hwm, relay=RELAY))
+                       complete=t["complete"], township_peak_rss_kb=town_hwm, relay=RELAY,
+                       village_cpu_s=cpu[0], township_cpu_s=cpu[1]))
 
     def _noop_rounds(self, k):
         secs, bytes_, conns = [], [], []
