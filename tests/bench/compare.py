@@ -19,6 +19,7 @@ stderr; the raw JSON lines of every run go to WORK/results.jsonl.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -94,6 +95,7 @@ def main():
             pouch_cmd = ["node", os.path.join(HERE, "pouch", "pouch_bench.mjs"), "--modules", a.pouch_modules,
                          "--cases", cases, "--scenario", a.scenarios,
                          "--work", os.path.join(a.work, f"pouch-{n}-{rep}")]
+            shutil.rmtree(os.path.join(a.work, f"pouch-{n}-{rep}"), ignore_errors=True)  # from an earlier run
             order = [("daiban", daiban_cmd), ("pouchdb", pouch_cmd)]
             if rep % 2:
                 order.reverse()
