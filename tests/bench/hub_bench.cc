@@ -31,6 +31,7 @@
 
 #include "common/flags.h"
 #include "server/stats.h"
+#include "tests/bench/series.h"
 #include "sync/event_store.h"
 #include "sync/merge.h"
 #include "tests/support/case_story.h"
@@ -50,17 +51,6 @@ void Check(const common::Status& s, const char* what) {
   if (!s.ok()) Die(std::string(what) + ": " + s.ToString());
 }
 
-// Median, min and max of the repetitions.
-struct Series {
-  std::vector<double> v;
-  double Median() const {
-    auto s = v;
-    std::sort(s.begin(), s.end());
-    return s.empty() ? 0 : s[s.size() / 2];
-  }
-  double Min() const { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); }
-  double Max() const { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
-};
 
 // p50 and p95 of a sample in milliseconds.
 struct Percentiles {

@@ -31,6 +31,7 @@
 #include "sync/replica.h"
 #include "sync/replicator.h"
 #include "sync/sync_service.h"
+#include "tests/bench/series.h"
 #include "tests/support/case_gen.h"
 
 namespace daiban::bench {
@@ -41,16 +42,7 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-struct Stats {
-  std::vector<double> v;
-  double Median() const {
-    auto s = v;
-    std::sort(s.begin(), s.end());
-    return s.empty() ? 0 : s[s.size() / 2];
-  }
-  double Min() const { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); }
-  double Max() const { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
-};
+using Stats = Series;
 
 [[noreturn]] void Die(const common::Status& s) {
   std::fprintf(stderr, "bench: %s\n", s.ToString().c_str());

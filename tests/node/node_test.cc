@@ -79,6 +79,16 @@ TEST(OptionsTest, ValidationSaysWhatIsWrong) {
   EXPECT_EQ(DefaultNodeId(common::Tier::kTownship, "210921100000"), "t210921100");
 }
 
+// An empty in-memory store of the village 他本扎兰村 (210921100202).
+common::Result<std::unique_ptr<sync::EventStore>> OpenVillageStore() {
+  sync::StoreOptions so;
+  so.path = ":memory:";
+  so.node_id = "v210921100202";
+  so.region = "210921100202";
+  so.tier = common::Tier::kVillage;
+  return sync::EventStore::Open(so);
+}
+
 // A loopback socket bound to a free port: `listening` makes the kernel complete handshakes
 // that nobody ever reads (a stalled parent); otherwise the socket is closed again, so the port
 // refuses connections. Returns the port, and the socket in *fd (-1 once closed).
@@ -178,12 +188,7 @@ TEST(SyncLoopTest, LocalWorkDoesNotRetryARefusingParentOnEveryWrite) {
   NodeOptions o;
   o.parent_url = "http://127.0.0.1:" + std::to_string(port);
   o.parent_id = "t210921100";
-  sync::StoreOptions so;
-  so.path = ":memory:";
-  so.node_id = "v210921100202";
-  so.region = "210921100202";
-  so.tier = common::Tier::kVillage;
-  auto store = sync::EventStore::Open(so);
+  auto store = OpenVillageStore();
   ASSERT_TRUE(store.ok());
   common::FakeClock clock(1737705600000);
   sync::Replica replica(std::move(store).value(), &clock);
@@ -226,12 +231,7 @@ class DeskTest : public ::testing::Test {
     auto m = LoadMasterData(std::string(DAIBAN_SOURCE_DIR) + "/config", "210921100202");
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     master_ = std::make_unique<MasterData>(std::move(m).value());
-    sync::StoreOptions so;
-    so.path = ":memory:";
-    so.node_id = "v210921100202";
-    so.region = "210921100202";
-    so.tier = common::Tier::kVillage;
-    auto store = sync::EventStore::Open(so);
+    auto store = OpenVillageStore();
     ASSERT_TRUE(store.ok());
     replica_ = std::make_unique<sync::Replica>(std::move(store).value(), &clock_);
     desk_ = std::make_unique<Desk>(replica_.get(), &master_->catalog, &master_->calendar, &master_->regions);
