@@ -92,6 +92,12 @@ int VerifyCallback(int preverify_ok, X509_STORE_CTX* ctx) {
   return 1;
 }
 
+// Each side sends its own certificate only, not the city CA's: every peer has the CA
+// certificate already (it is what the peer verifies against), so sending it only costs
+// ~500 bytes a handshake in each direction. Node certificates are issued by the city CA
+// directly (common/pki.h): there is no intermediate to send.
+void TrimHandshake(SSL_CTX* ctx) { SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN); }
+
 class TlsServer : public httplib::SSLServer {
  public:
   TlsServer(std::shared_ptr<ServerTlsState> state, bool require)
@@ -108,6 +114,14 @@ class TlsServer : public httplib::SSLServer {
     SSL_CTX_set_cert_cb(ctx, CertCallback, state);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), VerifyCallback);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    TrimHandshake(ctx);
+    // No session resumption, so no TLS 1.3 tickets (two per handshake, ~780 bytes each: they
+    // carry the client's certificate) and no TLS 1.2 session cache: the sync clients never
+    // resume (cpp-httplib cannot), and a resumed session would skip VerifyCallback's
+    // revocation check.
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     return true;
   }
   std::shared_ptr<ServerTlsState> state_;  // outlives the SSL_CTX that points to it
@@ -166,7 +180,10 @@ std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const Tls
   client->set_ca_cert_path(files.ca);
   client->enable_server_certificate_verification(true);
   client->set_tcp_nodelay(true);  // a request's last segment goes out at once (see BindListener)
-  if (SSL_CTX* ctx = client->ssl_context()) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (SSL_CTX* ctx = client->ssl_context()) {
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    TrimHandshake(ctx);
+  }
   return client;
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/ssl.h>
 
 #include <chrono>
 #include <csignal>
@@ -167,6 +168,11 @@ class TlsServerTest : public ::testing::Test {
       res.status = who.ok() ? 200 : 403;
       res.set_content(who.ok() ? who->identity.node_id : who.status().message(), "text/plain");
     });
+    server_->Get("/sent", [](const httplib::Request& req, httplib::Response& res) {
+      // On the server side the peer's chain excludes its leaf: what the client sent besides it.
+      STACK_OF(X509)* chain = req.ssl ? SSL_get_peer_cert_chain(req.ssl) : nullptr;
+      res.set_content(std::to_string(chain ? sk_X509_num(chain) : -1), "text/plain");
+    });
     port_ = server_->bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_->listen_after_bind(); });
@@ -244,6 +250,58 @@ TEST_F(TlsServerTest, TheClientRefusesAServerFromAnotherCity) {
   fs::path other = MakeCity("otherca");
   EXPECT_FALSE(Who("good", other)) << "the client trusted a server its CA did not sign";
   fs::remove_all(other);
+}
+
+// What a handshake costs on the wire is mostly certificates and tickets (docs/BENCHMARKS.md:
+// a no-op sync went from 5.65 KB to 3.06 KB without them). Each side sends its own
+// certificate only, and the server issues no session ticket nobody would use.
+int g_sessions_offered = 0;
+
+TEST_F(TlsServerTest, EachSideSendsOnlyItsOwnCertificateAndNoTicketIsIssued) {
+  Start(true);
+  IssueNode(ca_, city_, "good", Village(), Now() - 60, Now() + 3600);
+  // The product's client: the server sees the client's leaf and nothing else.
+  auto sent = Who("good");
+  ASSERT_TRUE(sent) << httplib::to_string(sent.error());
+  TlsFiles files{(city_ / "good.crt").string(), (city_ / "good.key").string(), (city_ / "ca.crt").string()};
+  auto client = MakeTlsClient("https://127.0.0.1:" + std::to_string(port_), files);
+  auto r = client->Get("/sent");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->body, "0") << "the client sent the CA certificate along with its own";
+
+  // A plain OpenSSL client that would take tickets: it sees one certificate from the server
+  // and is offered no session.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  ASSERT_TRUE(ctx);
+  ASSERT_EQ(SSL_CTX_use_certificate_file(ctx.get(), files.cert.c_str(), SSL_FILETYPE_PEM), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey_file(ctx.get(), files.key.c_str(), SSL_FILETYPE_PEM), 1);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx.get(), files.ca.c_str(), nullptr), 1);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
+  g_sessions_offered = 0;
+  SSL_CTX_sess_set_new_cb(ctx.get(), [](SSL*, SSL_SESSION*) {
+    ++g_sessions_offered;
+    return 0;
+  });
+  BIO* bio = BIO_new_ssl_connect(ctx.get());
+  ASSERT_TRUE(bio);
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> own(bio, BIO_free_all);
+  std::string target = "127.0.0.1:" + std::to_string(port_);
+  BIO_set_conn_hostname(bio, target.c_str());
+  ASSERT_EQ(BIO_do_handshake(bio), 1);
+  SSL* ssl = nullptr;
+  BIO_get_ssl(bio, &ssl);
+  ASSERT_TRUE(ssl);
+  EXPECT_EQ(SSL_get_verify_result(ssl), X509_V_OK);
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);  // client side: includes the leaf
+  ASSERT_TRUE(chain);
+  EXPECT_EQ(sk_X509_num(chain), 1) << "the server sent the CA certificate along with its own";
+  const std::string get = "GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(BIO_write(bio, get.data(), static_cast<int>(get.size())), static_cast<int>(get.size()));
+  std::string reply;
+  char buf[4096];
+  for (int n; (n = BIO_read(bio, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<size_t>(n));
+  EXPECT_NE(reply.find("v210921100202"), std::string::npos) << reply.substr(0, 200);
+  EXPECT_EQ(g_sessions_offered, 0) << "the server issued session tickets (~780 bytes each, never used)";
 }
 
 }  // namespace
