@@ -25,7 +25,7 @@ what="${1:-all}"
 daiban_install_deps
 daiban_log "building (Release) in build-release/"
 daiban_build build-release -DCMAKE_BUILD_TYPE=Release -DDAIBAN_TESTS=ON
-cmake --build build-release --target sync_bench node_bench hub_bench city_bench >/dev/null
+cmake --build build-release --target sync_bench fill_store node_bench hub_bench city_bench >/dev/null
 bench_tmp="${DAIBAN_BENCH_TMP:-/tmp/daiban-bench}"
 mkdir -p "$bench_tmp"
 
@@ -77,7 +77,8 @@ if [ "$what" = all ] || [ "$what" = wire ]; then
   # The Daiban side files its cases once per size (setup, not timed) and keeps a snapshot in
   # $bench_tmp/wire; delete that folder to file them again.
   run_section wire python3 tests/bench/compare.py --bin build-release --pouch-modules "$bench_tmp/pouch/node_modules" \
-    --work "$bench_tmp/wire" --sizes "${WIRE_SIZES:-10000,100000}" --reps "${WIRE_REPS:-3,1}"
+    --work "$bench_tmp/wire" --sizes "${WIRE_SIZES:-10000,100000}" --reps "${WIRE_REPS:-3,1}" \
+    --noop-fill "${NOOP_FILL:-1000000}"
 fi
 if [ "$what" = all ] || [ "$what" = node ]; then
   run_section node ./build-release/tests/node_bench --node build-release/node/daiban-node --cases "${NODE_CASES:-2000}"

@@ -131,6 +131,10 @@ class _Conn:
             self.close()
             return
         up.settimeout(POLL)
+        # Forward each piece at once, as the endpoints do (common::BindListener): with
+        # Nagle's algorithm here a small write waits for the peer's delayed ACK (~40 ms).
+        for s in (up, self.client):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.lock:
             if self.closed.is_set():    # stopped or reset while connecting
                 up.close()

@@ -74,6 +74,8 @@ def main():
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--reps", default="3", help="repetitions, one number for every size or one per size (3,1)")
     ap.add_argument("--scenarios", default="all", help="passed to both sides")
+    ap.add_argument("--noop-fill", type=int, default=0,
+                    help="Daiban no-op also measured with this many more events at the parent (first size only)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds one side may take for one size")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -91,7 +93,7 @@ def main():
         for rep in range(n_reps):
             daiban_cmd = [sys.executable, os.path.join(HERE, "wire_bench.py"), "--bin", a.bin,
                           "--work", os.path.join(a.work, f"daiban-{n}"), "--cases", str(n),
-                          "--scenario", a.scenarios]
+                          "--scenario", a.scenarios, "--noop-fill", str(a.noop_fill if n == sizes[0] else 0)]
             pouch_cmd = ["node", os.path.join(HERE, "pouch", "pouch_bench.mjs"), "--modules", a.pouch_modules,
                          "--cases", cases, "--scenario", a.scenarios,
                          "--work", os.path.join(a.work, f"pouch-{n}-{rep}")]
@@ -141,6 +143,12 @@ def table(n, runs):
     add(f"Daiban no-op round with {n:,} cases at the parent, ms",
         [x * 1000 if x is not None else None for x in pick(runs, d, "noop", "seconds")], 1)
     add("Daiban no-op round, bytes", pick(runs, d, "noop", "bytes"))
+    filled = [x for x in pick(runs, d, "noop_filled", "parent_events_total") if x]
+    if filled:
+        add(f"Daiban no-op round, the parent holding {max(filled):,} events "
+            "(these cases and its other villages'), ms",
+            [x * 1000 if x is not None else None for x in pick(runs, d, "noop_filled", "seconds")], 1)
+        add("Daiban no-op round, that parent, bytes", pick(runs, d, "noop_filled", "bytes"))
     add("PouchDB no-op replication, ms", [x * 1000 if x is not None else None for x in pick(runs, p, "noop", "seconds")], 1)
     add("PouchDB no-op replication, bytes", pick(runs, p, "noop", "bytes"))
     add("Daiban 1% incremental round, s", pick(runs, d, "incremental", "seconds"), 2)
