@@ -200,10 +200,24 @@ Status EventStore::Migrate() {
   return Status::Ok();
 }
 
-Status EventStore::BeginBatch() {
+Status EventStore::BeginBatch(Commit commit) {
   if (in_batch_) return common::Internal("store: batch already open");
+  // SQLite changes the level only outside a transaction; EndLazy() puts FULL back after
+  // a lazy batch, and a failed put-back is retried here before any durable batch.
+  const bool lazy = commit == Commit::kLazy && options_.synchronous_full;
+  if (lazy != relaxed_) {
+    DAIBAN_RETURN_IF_ERROR(db_->Exec(lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"));
+    relaxed_ = lazy;
+  }
   DAIBAN_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   in_batch_ = true;
+  return Status::Ok();
+}
+
+Status EventStore::EndLazy() {
+  if (!relaxed_) return Status::Ok();
+  DAIBAN_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=FULL"));
+  relaxed_ = false;
   return Status::Ok();
 }
 
@@ -211,6 +225,7 @@ void EventStore::AbortBatch() {
   if (!in_batch_) return;
   (void)db_->Exec("ROLLBACK");
   in_batch_ = false;
+  (void)EndLazy();
   auto end = End();
   last_chain_ = end.ok() ? end->chain : std::string();
   dirty_cases_.clear();
@@ -273,7 +288,8 @@ Status EventStore::CommitBatch() {
   dirty_origins_.clear();
   subtree_delta_.clear();
   ack_clock_bumped_ = false;
-  return Status::Ok();
+  if (options_.synchronous_full && !relaxed_) ++durable_commits_;
+  return EndLazy();  // the commit is in either way
 }
 
 Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source) {

@@ -20,6 +20,8 @@
 // Writes happen inside a batch (BeginBatch ... CommitBatch): everything in a batch,
 // including peer checkpoints written by the caller, becomes durable together or not at
 // all, and CommitBatch returns only after the commit is on disk (synchronous=FULL).
+// A batch begun with Commit::kLazy is as atomic and ordered, but its commit is not
+// waited onto the disk: for sync bookkeeping that moved no event (see Commit).
 // Not thread-safe: the owner serialises access.
 #ifndef DAIBAN_SYNC_EVENT_STORE_H_
 #define DAIBAN_SYNC_EVENT_STORE_H_
@@ -149,9 +151,18 @@ class EventStore {
   common::Db* db() { return db_.get(); }
 
   // ---- batches ----
-  common::Status BeginBatch();
-  // Folds the cases touched, updates vv and subtree rows, commits durably.
+  // kDurable: CommitBatch returns once the commit is on disk (with synchronous_full).
+  // kLazy: the commit goes to the WAL without an fsync (synchronous=NORMAL). A power cut
+  // may lose it, and lazy commits after it, but never anything committed durably before
+  // it; the next durable commit takes it to disk too. Only for writes that may be lost:
+  // checkpoints that a later sync learns again (a no-op round's cursors, acks, times).
+  // Never for events, refusals, alerts or any position a reply acknowledges.
+  enum class Commit { kDurable, kLazy };
+  common::Status BeginBatch(Commit commit = Commit::kDurable);
+  // Folds the cases touched, updates vv and subtree rows, commits (durably unless kLazy).
   common::Status CommitBatch();
+  // Commits that waited for the disk (synchronous=FULL), since Open: what tests count.
+  int64_t durable_commits() const { return durable_commits_; }
   // Discards everything since BeginBatch.
   void AbortBatch();
   bool in_batch() const { return in_batch_; }
@@ -234,6 +245,7 @@ class EventStore {
  private:
   EventStore(StoreOptions o, std::unique_ptr<common::Db> db, std::string incarnation);
   common::Status Migrate();
+  common::Status EndLazy();  // back to synchronous=FULL after a kLazy batch
   struct DirtyCase;
   common::Status RefoldCase(const std::string& case_id, DirtyCase* dirty);
   common::Status AdvanceVv(const std::string& origin_inc, const std::string& origin_region);
@@ -244,6 +256,8 @@ class EventStore {
   std::string incarnation_;
   int64_t counter_ = 0;
   bool in_batch_ = false;
+  bool relaxed_ = false;  // the connection is at synchronous=NORMAL for a kLazy batch
+  int64_t durable_commits_ = 0;
   std::string last_chain_;  // chain hash of the last row (including rows of the open batch)
   // Per batch: touched cases (with the events this batch added to each, and whether the
   // case is new in this batch, so a new case folds without reading the store back),

@@ -192,7 +192,12 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
   } else {
     Json refused = Json::array();
     int64_t inserted = 0, duplicates = 0;
-    DAIBAN_RETURN_IF_ERROR(store->BeginBatch());
+    // Nothing pushed (the child's log ends where my record does): the batch only notes
+    // when the child called, which may be lost (the hub also keeps it in memory), so its
+    // commit need not wait for the disk. Anything else is durable before the reply.
+    const bool nothing_pushed = events_json->empty() && last == record.received;
+    DAIBAN_RETURN_IF_ERROR(
+        store->BeginBatch(nothing_pushed ? EventStore::Commit::kLazy : EventStore::Commit::kDurable));
     auto fail = [&](Status s) {
       store->AbortBatch();
       return s;

@@ -406,5 +406,90 @@ TEST(RestoreTest, ParentRestoredFromOldBackupGetsEverythingAgain) {
   fs::remove_all(dir);
 }
 
+// ---- what waits for the disk ----
+
+// An idle sync (nothing to push, pull or acknowledge) writes only checkpoints that the
+// next sync learns again, so neither end waits for an fsync; everything that moves an
+// event, a refusal or an acknowledged position does. If the idle syncs' writes are lost
+// (a power cut: modelled by putting back the files as of the last durable commit), the
+// next sync still completes without resending or losing anything.
+TEST(DurabilityTest, AnIdleSyncWaitsForNoDiskAndWhatMovesDoes) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("daiban_durability_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  common::FakeClock clock(1737705600000);
+  std::mt19937_64 rng(1);
+  const std::string village_path = (dir / "village.db").string();
+  auto town = MakeNode("t210921100", kTownship, Tier::kTownship, &clock, "00000000000b",
+                       (dir / "town.db").string(), true);
+  auto village = MakeNode("v210921100202", kVillage, Tier::kVillage, &clock, "00000000000a", village_path, true);
+  auto sync = [&](TestNode* v) {
+    TestLink link(town.get(), v->identity(), &rng);
+    Replicator r(v->replica.get());
+    auto rep = r.SyncOnce(town->id, &link);
+    EXPECT_TRUE(rep.ok()) << rep.status().ToString();
+    return rep.ok() ? *rep : SyncReport{};
+  };
+  auto commits = [](TestNode* n) { return n->replica->store()->durable_commits(); };
+  auto level = [](TestNode* n) {
+    auto* q = *n->replica->store()->db()->Prepare("PRAGMA synchronous");
+    EXPECT_TRUE(*q->Step());
+    int64_t v = q->ColumnInt(0);
+    q->Reset();
+    return v;
+  };
+
+  common::WorkCalendar cal;
+  std::string id = village->replica->CreateCase(kVillage, SampleCreateBody(), "agent1", Role::kAgent)->case_id;
+  ASSERT_TRUE(village->replica->Step(id, CaseAction::kSubmit, Json::object(), "agent1", Role::kAgent, cal).ok());
+  int64_t town0 = commits(town.get()), village0 = commits(village.get());
+  EXPECT_EQ(sync(village.get()).pushed, 2);
+  EXPECT_GT(commits(town.get()), town0) << "a push was acknowledged without a durable commit";
+  EXPECT_GT(commits(village.get()), village0);
+  sync(village.get());  // acknowledgements settle
+  fs::copy_file(village_path, dir / "durable.db");
+  fs::copy_file(village_path + "-wal", dir / "durable.db-wal");
+
+  clock.Advance(60000);
+  town0 = commits(town.get());
+  village0 = commits(village.get());
+  for (int i = 0; i < 3; ++i) {
+    SyncReport idle = sync(village.get());
+    EXPECT_TRUE(idle.complete);
+    EXPECT_EQ(idle.pushed + idle.pulled, 0);
+  }
+  EXPECT_EQ(commits(town.get()), town0) << "an idle sync waited for the township's disk";
+  EXPECT_EQ(commits(village.get()), village0) << "an idle sync waited for the village's disk";
+  EXPECT_EQ(level(village.get()), 2) << "a lazy commit left the store at synchronous=NORMAL";
+  EXPECT_EQ(level(town.get()), 2);
+  EXPECT_EQ(village->replica->store()->GetPeer(town->id)->last_ok_ms, clock.NowMillis()) << "last_ok not kept";
+
+  // The township's clerk accepts: the next sync pulls, and that waits for the village's disk.
+  ASSERT_TRUE(town->replica->Step(id, CaseAction::kAccept, Json::object(), "clerk1", Role::kClerk, cal).ok());
+  EXPECT_EQ(sync(village.get()).pulled, 1);
+  EXPECT_GT(commits(village.get()), village0) << "a pulled event was stored without a durable commit";
+
+  // A power cut loses every write since the last durable copy: the next sync completes,
+  // the township holds the case once, the village gets the acceptance again.
+  village.reset();
+  fs::remove(village_path);
+  fs::remove(village_path + "-wal");
+  fs::remove(village_path + "-shm");
+  fs::copy_file(dir / "durable.db", village_path);
+  fs::copy_file(dir / "durable.db-wal", village_path + "-wal");
+  village = MakeNode("v210921100202", kVillage, Tier::kVillage, &clock, "00000000000c", village_path, true);
+  SyncReport after = sync(village.get());
+  EXPECT_TRUE(after.complete);
+  EXPECT_EQ(after.pushed, 0);
+  EXPECT_EQ(after.pulled, 1);
+  EXPECT_EQ(after.restored, false);
+  EXPECT_EQ(*town->replica->store()->EventCount(), 3);
+  EXPECT_EQ(village->replica->store()->GetCase(id)->digest, town->replica->store()->GetCase(id)->digest);
+  village.reset();
+  town.reset();
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace daiban::sync

@@ -31,7 +31,7 @@ struct TestNode {
 // Opens a node with an in-memory (or file) store.
 inline std::unique_ptr<TestNode> MakeNode(const std::string& id, const std::string& region, common::Tier tier,
                                           const common::Clock* clock, const std::string& incarnation = "",
-                                          const std::string& path = ":memory:") {
+                                          const std::string& path = ":memory:", bool durable = false) {
   auto n = std::make_unique<TestNode>();
   n->id = id;
   n->region = region;
@@ -42,7 +42,7 @@ inline std::unique_ptr<TestNode> MakeNode(const std::string& id, const std::stri
   o.region = region;
   o.tier = tier;
   o.incarnation = incarnation;
-  o.synchronous_full = false;  // tests need no fsync; the benchmark measures with it
+  o.synchronous_full = durable;  // tests need no fsync but the one that counts them
   auto store = EventStore::Open(o);
   if (!store.ok()) {
     std::fprintf(stderr, "PANIC: %s\n", store.status().ToString().c_str());
