@@ -174,6 +174,19 @@ EventStore::EventStore(StoreOptions o, std::unique_ptr<common::Db> db, std::stri
 EventStore::~EventStore() { AbortBatch(); }
 
 Status EventStore::Migrate() {
+  // One transaction: a new store's ~20 tables, indexes and meta rows cost one durable
+  // commit, not one each (~60 ms on a new file here, which the city benchmark showed).
+  DAIBAN_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  Status s = MigrateLocked();
+  if (s.ok()) s = db_->Exec("COMMIT");
+  if (!s.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status EventStore::MigrateLocked() {
   DAIBAN_RETURN_IF_ERROR(db_->Exec(kSchema));
   DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT value FROM meta WHERE key='node_id'"));
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());

@@ -245,6 +245,7 @@ class EventStore {
  private:
   EventStore(StoreOptions o, std::unique_ptr<common::Db> db, std::string incarnation);
   common::Status Migrate();
+  common::Status MigrateLocked();  // REQUIRES: inside Migrate's transaction
   common::Status EndLazy();  // back to synchronous=FULL after a kLazy batch
   struct DirtyCase;
   common::Status RefoldCase(const std::string& case_id, DirtyCase* dirty);
