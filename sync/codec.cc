@@ -6,8 +6,9 @@
 
 namespace daiban::sync {
 
-std::string EncodeFrame(const common::Json& message) {
-  std::string body = common::CanonicalJson(message);
+namespace {
+
+std::string Compress(std::string_view body) {
   uLongf bound = compressBound(static_cast<uLong>(body.size()));
   std::string out(kFrameMagic);
   out.resize(kFrameMagic.size() + bound);
@@ -21,6 +22,37 @@ std::string EncodeFrame(const common::Json& message) {
   }
   out.resize(kFrameMagic.size() + len);
   return out;
+}
+
+}  // namespace
+
+std::string EncodeFrame(const common::Json& message) { return Compress(common::CanonicalJson(message)); }
+
+common::Result<std::string> EncodeFrameWithEvents(const common::Json& message,
+                                                  const std::vector<std::string_view>& events) {
+  std::string text = common::CanonicalJson(message);
+  // Keys are written sorted and every quote inside a string is escaped, so `"events":[]`
+  // appears once for each empty "events" member and nowhere else.
+  static constexpr std::string_view kSlot = "\"events\":[]";
+  size_t at = text.find(kSlot);
+  if (at == std::string::npos || text.find(kSlot, at + 1) != std::string::npos) {
+    return common::Internal("sync message: no single empty \"events\" to fill");
+  }
+  const size_t open = at + kSlot.size() - 1;  // just before the closing bracket
+  size_t bytes = text.size();
+  for (auto e : events) bytes += e.size() + 1;
+  std::string out;
+  out.reserve(bytes);
+  out.append(text, 0, open);
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].size() < 2 || events[i].front() != '{' || events[i].back() != '}') {
+      return common::DataLoss("stored event #" + std::to_string(i + 1) + " of the batch is not a JSON object");
+    }
+    if (i) out += ',';
+    out += events[i];
+  }
+  out.append(text, open, std::string::npos);
+  return Compress(out);
 }
 
 common::Result<common::Json> DecodeFrame(std::string_view frame) {

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json.h"
 #include "common/status.h"
@@ -13,6 +14,14 @@ namespace daiban::sync {
 
 // Frames a message. Never fails for a JSON value.
 std::string EncodeFrame(const common::Json& message);
+// Frames `message` with `events` (each an event's canonical JSON, as stored) as the array
+// of its one "events" key, which must hold [] in `message`: the stored bytes go into the
+// frame as they are, not parsed into a DOM and written out again (that was most of a
+// pushing child's time). The frame is the same as EncodeFrame of the whole message.
+// kInternal if `message` has no single empty "events"; kDataLoss if an event is not a
+// JSON object's text.
+common::Result<std::string> EncodeFrameWithEvents(const common::Json& message,
+                                                  const std::vector<std::string_view>& events);
 
 // Unframes a message. Errors, each refusing the whole frame:
 //   kResourceExhausted  frame over kMaxFrameBytes, or inflating past kMaxMessageBytes

@@ -48,25 +48,24 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
                                         options_.batch_events, options_.batch_bytes,
                                         options_.max_scan, &rows, &last, &more_push));
   if (last.seq == peer.pushed.seq) last = peer.pushed;
-  Json events = Json::array();
-  for (auto& r : rows) {
-    auto j = common::ParseJson(r.bytes, "stored event");
-    if (!j.ok()) return common::DataLoss("stored event " + r.id + " does not parse");
-    events.push_back(std::move(j).value());
-  }
   DAIBAN_ASSIGN_OR_RETURN(int64_t pending, store->CountPending(peer.pushed.seq, parent_id));
   Json request = {{"v", kProtocolVersionMax},
                   {"type", kMsgSync},
                   {"from", replica_->node_id()},
-                  {"push", {{"base", LogPositionToJson(peer.pushed)}, {"last", LogPositionToJson(last)}, {"events", events},
+                  {"push", {{"base", LogPositionToJson(peer.pushed)}, {"last", LogPositionToJson(last)}, {"events", Json::array()},
                             {"restart", peer.pushed.seq == 0 && (peer.pull_full || peer.resend_until > 0)}}},
                   {"pull", {{"cursor", LogPositionToJson(peer.pulled)}, {"ack_cursor", peer.ack_cursor},
                             {"ack_epoch", peer.ack_epoch}, {"full", peer.pull_full},
                             {"mark", LogPositionToJson(peer.mark)}}},
                   {"status", {{"pending", pending}, {"software", std::string(kSoftwareVersion)}}}};
   if (seen_) request["status"]["seen"] = seen_();
+  // The stored events are canonical JSON already: they go into the frame as they are.
+  std::vector<std::string_view> texts;
+  texts.reserve(rows.size());
+  for (const auto& r : rows) texts.push_back(r.bytes);
+  DAIBAN_ASSIGN_OR_RETURN(std::string frame, EncodeFrameWithEvents(request, texts));
 
-  DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(EncodeFrame(request)));
+  DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(frame));
   auto reply_r = DecodeFrame(reply_frame);
   if (!reply_r.ok()) return common::Unavailable("reply from " + parent_id + " unusable: " + reply_r.status().message());
   Json& reply = *reply_r;

@@ -79,12 +79,20 @@ Result<bool> SyncService::ForgedHere(const Event& e) {
 
 HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view request) {
   auto msg = DecodeFrame(request);
-  Result<Json> reply = msg.ok() ? HandleSync(peer, *msg) : Result<Json>(msg.status());
+  std::vector<StoredEvent> pulled;
+  Result<Json> reply = msg.ok() ? HandleSync(peer, *msg, &pulled) : Result<Json>(msg.status());
   if (!reply.ok()) return {ErrorFrame(reply.status()), reply.status().code()};
-  return {EncodeFrame(*reply), common::StatusCode::kOk};
+  if (pulled.empty()) return {EncodeFrame(*reply), common::StatusCode::kOk};
+  // The pulled events go into the frame as stored (canonical JSON), not through a DOM.
+  std::vector<std::string_view> texts;
+  texts.reserve(pulled.size());
+  for (const auto& r : pulled) texts.push_back(r.bytes);
+  auto frame = EncodeFrameWithEvents(*reply, texts);
+  if (!frame.ok()) return {ErrorFrame(frame.status()), frame.status().code()};
+  return {std::move(frame).value(), common::StatusCode::kOk};
 }
 
-Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
+Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg, std::vector<StoredEvent>* pulled) {
   EventStore* store = replica_->store();
   // 1. Version and type.
   auto v = msg.find("v");
@@ -279,22 +287,16 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg) {
       pull_reply["reset"] = true;
     }
   }
-  Json events = Json::array();
+  std::vector<StoredEvent>& pull_rows = *pulled;  // go into the reply's frame as stored (Handle)
   bool more = false;
   DAIBAN_ASSIGN_OR_RETURN(int64_t max_seq, store->SubtreeMaxSeq(peer_prefix));
   if (max_seq > cursor.seq) {  // O(1) answer when nothing is new
-    std::vector<StoredEvent> rows;
     LogPosition scanned;
     DAIBAN_RETURN_IF_ERROR(store->ReadLog(cursor.seq, peer_prefix, /*include_master=*/true, full ? "" : peer.node_id, 0, options_.max_pull_events,
-                                          options_.max_pull_bytes, options_.max_scan, &rows, &scanned, &more));
-    for (auto& r : rows) {
-      auto j = common::ParseJson(r.bytes, "stored event");
-      if (!j.ok()) return common::DataLoss("stored event " + r.id + " does not parse");
-      events.push_back(std::move(j).value());
-    }
+                                          options_.max_pull_bytes, options_.max_scan, &pull_rows, &scanned, &more));
     if (scanned.seq > cursor.seq) cursor = scanned;
   }
-  pull_reply["events"] = std::move(events);
+  pull_reply["events"] = Json::array();
   pull_reply["cursor"] = LogPositionToJson(cursor);
   pull_reply["more"] = more;
   reply["pull"] = std::move(pull_reply);

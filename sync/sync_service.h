@@ -72,7 +72,9 @@ class SyncService {
   int64_t ReportedPending(const std::string& peer) const;
 
  private:
-  common::Result<common::Json> HandleSync(const PeerIdentity& peer, common::Json& msg);
+  // The reply, its pull.events left [] for the events in *pulled.
+  common::Result<common::Json> HandleSync(const PeerIdentity& peer, common::Json& msg,
+                                          std::vector<StoredEvent>* pulled);
   // True if `e` claims to be made here in this store's incarnation but is not held.
   common::Result<bool> ForgedHere(const Event& e);
 

@@ -154,6 +154,43 @@ TEST(CodecTest, RoundTripAndEveryMalformedFrame) {
   EXPECT_FALSE(DecodeFrame(EncodeFrame(Json::array({1}))).ok());
 }
 
+// Stored events go into a frame as their bytes; the frame must be exactly the one the
+// whole message would make, whatever the strings around them hold.
+TEST(CodecTest, EventsSplicedAsStoredMakeTheSameFrameAsTheWholeMessage) {
+  Event e;
+  e.id = "v210921100202.0000000000a1.1";
+  e.case_id = "210921100202-20250124-0000000000a1-1";
+  e.region = kVillage;
+  e.origin = "v210921100202";
+  e.origin_region = kVillage;
+  e.actor = {"agent1", Role::kAgent, Tier::kVillage};
+  e.kind = "case.create";
+  e.body = SampleCreateBody("张\"三 \"events\":[]");  // quotes and the slot's text inside a string
+  e.hlc = common::MakeHlc(1737705600000, 0);
+  Event s = e;
+  s.id = "v210921100202.0000000000a1.2";
+  s.kind = "case.step";
+  s.body = {{"action", "submit"}, {"date", "2025-01-24"}};
+  s.parents = {e.id};
+  const std::string a = EncodeEvent(e), b = EncodeEvent(s);
+  Json msg = {{"v", 1}, {"from", "x \"events\":[] y"}, {"push", {{"base", 0}, {"events", Json::array()}}}};
+  Json whole = msg;
+  whole["push"]["events"] = Json::array({*common::ParseJson(a, "a"), *common::ParseJson(b, "b")});
+  auto spliced = EncodeFrameWithEvents(msg, {a, b});
+  ASSERT_TRUE(spliced.ok()) << spliced.status().ToString();
+  EXPECT_EQ(*spliced, EncodeFrame(whole));
+  EXPECT_EQ(*DecodeFrame(*spliced), whole);
+  EXPECT_EQ(*EncodeFrameWithEvents(msg, {}), EncodeFrame(msg));
+
+  // A message without the slot, or with two, is a programming error, not a wrong frame.
+  EXPECT_EQ(EncodeFrameWithEvents({{"v", 1}}, {a}).status().code(), StatusCode::kInternal);
+  Json two = {{"a", {{"events", Json::array()}}}, {"b", {{"events", Json::array()}}}};
+  EXPECT_EQ(EncodeFrameWithEvents(two, {a}).status().code(), StatusCode::kInternal);
+  // A stored row that is not an object's text is refused, not sent.
+  EXPECT_EQ(EncodeFrameWithEvents(msg, {a, "[1]"}).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(EncodeFrameWithEvents(msg, {a, ""}).status().code(), StatusCode::kDataLoss);
+}
+
 TEST(CodecTest, ACompressionBombIsStoppedAtTheLimit) {
   std::string zeros(kMaxMessageBytes + 1024, ' ');
   uLongf bound = compressBound(static_cast<uLong>(zeros.size()));
