@@ -306,6 +306,13 @@ Status EventStore::CommitBatch() {
 }
 
 Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source) {
+  return InsertImpl(e, source, nullptr);
+}
+
+Result<InsertOutcome> EventStore::Insert(Event&& e, std::string_view source) { return InsertImpl(e, source, &e); }
+
+// `take`, if set, is `e` itself: moved into the batch's fold list instead of copied.
+Result<InsertOutcome> EventStore::InsertImpl(const Event& e, std::string_view source, Event* take) {
   if (!in_batch_) return common::Internal("store: insert outside a batch");
   std::string data = EncodeEvent(e);
   std::string hash = common::Sha256Hex(data);
@@ -329,6 +336,14 @@ Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source
   }
   last_chain_ = std::move(chain);
   int64_t seq = db_->LastInsertRowId();
+  dirty_origins_.emplace(OriginInc(e.id), e.origin_region);
+  uint64_t h = HashPrefix(hash);
+  for (const auto& p : SubtreePrefixes(e.region)) {
+    auto& d = subtree_delta_[p];
+    d.max_seq = std::max(d.max_seq, seq);
+    d.count += 1;
+    d.sum += h;
+  }
   if (!e.is_master()) {
     auto [it, first] = dirty_cases_.try_emplace(e.case_id);
     if (first) {
@@ -338,18 +353,14 @@ Result<InsertOutcome> EventStore::Insert(const Event& e, std::string_view source
       known->Reset();
       it->second.is_new = !row;
     }
-    if (it->second.is_new) {
-      it->second.added.push_back(e);
-      if (it->second.added.back().canonical.empty()) it->second.added.back().canonical = data;
+    if (it->second.is_new) {  // last: e may be moved from here
+      if (take) {
+        it->second.added.push_back(std::move(*take));
+      } else {
+        it->second.added.push_back(e);
+      }
+      if (it->second.added.back().canonical.empty()) it->second.added.back().canonical = std::move(data);
     }
-  }
-  dirty_origins_.emplace(OriginInc(e.id), e.origin_region);
-  uint64_t h = HashPrefix(hash);
-  for (const auto& p : SubtreePrefixes(e.region)) {
-    auto& d = subtree_delta_[p];
-    d.max_seq = std::max(d.max_seq, seq);
-    d.count += 1;
-    d.sum += h;
   }
   return InsertOutcome::kInserted;
 }
@@ -369,7 +380,7 @@ Status EventStore::RefoldCase(const std::string& case_id, DirtyCase* dirty) {
                               "ON CONFLICT(case_id) DO UPDATE SET status = ?3, digest = ?4, state = ?5, "
                               "updated_seq = excluded.updated_seq"));
   up->Bind(1, case_id).Bind(2, fold.state.value("region", "")).Bind(3, fold.state.value("status", ""));
-  up->Bind(4, fold.digest).Bind(5, common::CanonicalJson(fold.state));
+  up->Bind(4, fold.digest).Bind(5, fold.canonical);
   DAIBAN_RETURN_IF_ERROR(up->Run());
   return fold_listener_ ? fold_listener_(case_id, fold.state) : Status::Ok();
 }

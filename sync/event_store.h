@@ -171,6 +171,9 @@ class EventStore {
   // kDuplicate if the same id with the same bytes is already stored; kAlreadyExists
   // error (integrity) if the id is stored with different bytes — nothing is changed.
   common::Result<InsertOutcome> Insert(const Event& e, std::string_view source);
+  // The same, taking `e` over if the batch keeps it for the fold (then `e` is left valid
+  // but unspecified: read what you need of it before).
+  common::Result<InsertOutcome> Insert(Event&& e, std::string_view source);
 
   // Next counter for an id minted by this node in this incarnation (starts at 1).
   int64_t NextCounter() { return ++counter_; }
@@ -249,6 +252,7 @@ class EventStore {
   common::Status EndLazy();  // back to synchronous=FULL after a kLazy batch
   struct DirtyCase;
   common::Status RefoldCase(const std::string& case_id, DirtyCase* dirty);
+  common::Result<InsertOutcome> InsertImpl(const Event& e, std::string_view source, Event* take);
   common::Status AdvanceVv(const std::string& origin_inc, const std::string& origin_region);
   common::Status BumpAckClock(const std::string& origin_inc);
 

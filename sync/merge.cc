@@ -344,7 +344,8 @@ CaseFold FoldCase(std::vector<Event> events) {
   state["superseded"] = superseded;
 
   CaseFold out;
-  out.digest = common::Sha256Hex(common::CanonicalJson(state));
+  out.canonical = common::CanonicalJson(state);
+  out.digest = common::Sha256Hex(out.canonical);
   out.state = std::move(state);
   return out;
 }

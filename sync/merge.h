@@ -36,8 +36,9 @@ namespace daiban::sync {
 const std::vector<std::string>& EditableFields();
 
 struct CaseFold {
-  Json state;          // canonical case state (see docs/PROTOCOL.md §6 for its fields)
-  std::string digest;  // hex SHA-256 of CanonicalJson(state)
+  Json state;             // canonical case state (see docs/PROTOCOL.md §6 for its fields)
+  std::string canonical;  // CanonicalJson(state), written once
+  std::string digest;     // hex SHA-256 of `canonical`
 };
 
 // REQUIRES: every event has the same case_id (not master data). Duplicates are ignored.

@@ -170,9 +170,10 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
       why = AdmitEventContent(*e);  // the same per-event rules the parent applied (sync/admit.h)
     }
     if (why.ok()) {
-      auto ins = store->Insert(*e, parent_id);
+      const common::HlcTimestamp hlc = e->hlc;
+      auto ins = store->Insert(std::move(*e), parent_id);
       if (ins.ok()) {
-        replica_->hlc()->Observe(e->hlc);
+        replica_->hlc()->Observe(hlc);
         if (*ins == InsertOutcome::kInserted) ++report->pulled;
         continue;
       }

@@ -240,12 +240,13 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg, std::v
         if (why.ok() && admit_) why = admit_(peer, *e);
       }
       if (why.ok()) {
-        auto r = store->Insert(*e, peer.node_id);
+        const common::HlcTimestamp hlc = e->hlc;
+        auto r = store->Insert(std::move(*e), peer.node_id);
         if (!r.ok() && r.status().code() != common::StatusCode::kAlreadyExists) {
           return fail(r.status());  // storage failure: nothing acknowledged
         }
         if (r.ok()) {
-          replica_->hlc()->Observe(e->hlc);
+          replica_->hlc()->Observe(hlc);
           (*r == InsertOutcome::kInserted ? inserted : duplicates) += 1;
           continue;
         }

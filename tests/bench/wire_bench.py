@@ -439,7 +439,8 @@ class Bench:
         # DAIBAN_BENCH_PERF=FILE: a perf profile (call graphs) of the township during the push.
         perf = None
         if os.environ.get("DAIBAN_BENCH_PERF"):
-            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(town_pid), "-o",
+            # DWARF unwinding: the Release build has no frame pointers.
+            perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,16384", "-p", str(town_pid), "-o",
                                      os.environ["DAIBAN_BENCH_PERF"]], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
             time.sleep(1)

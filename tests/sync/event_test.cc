@@ -31,6 +31,28 @@ TEST(EventTest, EncodeDecodeRoundTripIsByteIdentical) {
   EXPECT_EQ(d->actor.role, common::Role::kAgent);
 }
 
+// EncodeEvent writes the canonical text field by field; it must be exactly the canonical
+// JSON of the whole event object, for any strings (quotes, controls, invalid UTF-8, CJK).
+TEST(EventTest, CanonicalBytesAreTheCanonicalJsonOfTheWholeEvent) {
+  std::vector<Event> events;
+  events.push_back(SampleEvent());
+  Event odd = SampleEvent();
+  odd.body = {{"text", std::string("引号\"反斜杠\\换行\n\x01\xff")}, {"n", -3}, {"x", 1.5}, {"list", {1, "a", nullptr}}};
+  odd.actor.user = "用户\"1";
+  odd.parents.clear();
+  odd.hlc = common::MakeHlc(4102444800000, 65535);
+  events.push_back(odd);
+  Event master = SampleEvent();
+  master.kind = "master.catalog";
+  master.case_id.clear();
+  master.region.clear();
+  master.body = Json::object();
+  events.push_back(master);
+  for (const auto& e : events) {
+    EXPECT_EQ(EncodeEvent(e), common::CanonicalJson(EventToJson(e))) << e.kind;
+  }
+}
+
 TEST(EventTest, IdParts) {
   auto p = ParseEventId("t210902001.deadbeef0001.42");
   ASSERT_TRUE(p.ok());
