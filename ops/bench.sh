@@ -10,6 +10,8 @@
 #   ./ops/bench.sh city            the Yantai tree in one process (6,682 nodes), to convergence
 #   WIRE_SIZES=10000 WIRE_REPS=3 ./ops/bench.sh wire      CITY_CASES=5000 CITY_DAYS=10 ./ops/bench.sh city
 #   CASES=2000 REPS=3 NOOP_BIG=20000 ./ops/bench.sh sync     smaller, for a quick look
+#   NOOP_FILL=0 ./ops/bench.sh wire   skip the no-op with 1,000,000 events at the township
+#                                     (tests/fill_store adds them, ~1-2 min per repetition)
 #
 # The PouchDB peer (npm: pouchdb-node, pouchdb-server, versions pinned in
 # tests/bench/pouch/package-lock.json) is installed into $DAIBAN_BENCH_TMP/pouch
