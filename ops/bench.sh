@@ -2,7 +2,7 @@
 # Benchmarks: builds in Release and measures; writes the results into docs/BENCHMARKS.md
 # (between the markers of each section) with the command, date and machine.
 #
-#   ./ops/bench.sh                 everything (default sizes; about 1.5 hours on 2 cores)
+#   ./ops/bench.sh                 everything (default sizes; about 45 minutes on 2 cores)
 #   ./ops/bench.sh sync            raw SQLite (the limit) and the sync layer in one process
 #   ./ops/bench.sh wire            real processes over HTTPS against PouchDB, same cases, A/B
 #   ./ops/bench.sh node            a real daiban-node process (filing latency, memory, sizes)
@@ -90,7 +90,7 @@ if [ "$what" = all ] || [ "$what" = hub ]; then
     --query-cases "${HUB_QUERY_CASES:-1000000,10000000}"
 fi
 if [ "$what" = all ] || [ "$what" = city ]; then
-  # A year (CITY_CASES=2000000 CITY_DAYS=365) takes about 17 hours on 2 cores (docs/BENCHMARKS.md);
+  # A year (CITY_CASES=2000000 CITY_DAYS=365) takes about 8 hours and ~400 GB of disk (docs/BENCHMARKS.md);
   # the default is a month of 20,000 cases over the whole tree.
   run_section city ./build-release/tests/city_bench --cases "${CITY_CASES:-20000}" --days "${CITY_DAYS:-30}" \
     --dir "$bench_tmp/city"
