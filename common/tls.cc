@@ -8,11 +8,18 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 
 namespace daiban::common {
 
 namespace {
+
+int64_t MtimeNs(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
 
 // The server's own certificate and key, re-read when the certificate file changes, and
 // the check on clients' certificates. Shared by the SSL_CTX callbacks.
@@ -23,12 +30,6 @@ struct ServerTlsState {
   int64_t loaded_mtime_ns = -1;
   std::shared_ptr<X509> cert;
   std::shared_ptr<EVP_PKEY> key;
-
-  static int64_t MtimeNs(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return -1;
-    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  }
 
   // Loads (or reloads, if the file changed) the certificate and key. REQUIRES: mu held.
   Status LoadLocked() {
@@ -61,7 +62,7 @@ int StateIndex() {
   return index;
 }
 
-ServerTlsState* StateOf(SSL* ssl) {
+ServerTlsState* StateOf(const SSL* ssl) {
   return static_cast<ServerTlsState*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), StateIndex()));
 }
 
@@ -115,13 +116,18 @@ class TlsServer : public httplib::SSLServer {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), VerifyCallback);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     TrimHandshake(ctx);
-    // No session resumption, so no TLS 1.3 tickets (two per handshake, ~780 bytes each: they
-    // carry the client's certificate) and no TLS 1.2 session cache: the sync clients never
-    // resume (cpp-httplib cannot), and a resumed session would skip VerifyCallback's
-    // revocation check.
-    SSL_CTX_set_num_tickets(ctx, 0);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    // Session resumption with stateful tickets: the server keeps each session (and the
+    // client certificate it verified) in memory and sends one ticket holding only the
+    // session's id, not a stateless ticket (~780 bytes: the encrypted session with the
+    // client's certificate). A resumed session skips VerifyCallback, so ClientCertOf checks
+    // the certificate's expiry and the CertCheck again on it.
+    static const unsigned char kSessionContext[] = "daiban-sync";
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);  // TLS 1.3: stateful tickets; TLS 1.2: session ids
+    SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, 4096);  // the oldest go first; a township has tens of children
+    SSL_CTX_set_timeout(ctx, 3600);
     return true;
   }
   std::shared_ptr<ServerTlsState> state_;  // outlives the SSL_CTX that points to it
@@ -158,6 +164,17 @@ Result<CertInfo> ClientCertOf(const httplib::Request& req) {
   }
   auto info = ReadNodeCert(cert);
   if (!info.ok()) return PermissionDenied(info.status().message());
+  if (SSL_session_reused(ssl) == 1) {
+    // Verified at an earlier handshake of this session line: is it still good now?
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+      return PermissionDenied("certificate expired: node " + info->identity.node_id +
+                              " must renew (daiban-node renews before each sync while a third of its life is left)");
+    }
+    ServerTlsState* state = StateOf(ssl);
+    if (state && state->check) {
+      if (Status st = state->check(info->identity); !st.ok()) return PermissionDenied(st.message());
+    }
+  }
   return info;
 }
 
@@ -174,7 +191,98 @@ Status BindListener(httplib::Server& server, const std::string& host_port, std::
   return Status::Ok();
 }
 
-std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const TlsFiles& files) {
+TlsResumption::~TlsResumption() { SSL_SESSION_free(session_); }
+
+void TlsResumption::Forget() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SSL_SESSION_free(session_);
+  session_ = nullptr;
+}
+
+bool TlsResumption::has_session() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return session_ != nullptr;
+}
+
+int64_t TlsResumption::full_handshakes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return full_;
+}
+
+int64_t TlsResumption::resumed_handshakes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return resumed_;
+}
+
+void TlsResumption::Count(bool resumed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++(resumed ? resumed_ : full_);
+}
+
+void TlsResumption::Bind(const std::string& url, const std::string& cert_path) {
+  int64_t mtime = MtimeNs(cert_path);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (url == url_ && cert_path == cert_path_ && mtime == cert_mtime_ns_) return;
+  SSL_SESSION_free(session_);  // another server, or this node's certificate was renewed
+  session_ = nullptr;
+  url_ = url;
+  cert_path_ = cert_path;
+  cert_mtime_ns_ = mtime;
+}
+
+void TlsResumption::Keep(SSL_SESSION* session, bool resumed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SSL_SESSION_free(session_);
+  session_ = session;
+  if (!resumed) full_at_s_ = static_cast<int64_t>(std::time(nullptr));
+}
+
+SSL_SESSION* TlsResumption::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SSL_SESSION* s = session_;
+  session_ = nullptr;
+  if (s && static_cast<int64_t>(std::time(nullptr)) - full_at_s_ >= max_full_age_s_) {
+    SSL_SESSION_free(s);  // time for a full handshake: both certificates verified afresh
+    return nullptr;
+  }
+  return s;
+}
+
+namespace {
+
+int ResumptionIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+TlsResumption* ResumptionOf(const SSL* ssl) {
+  return static_cast<TlsResumption*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ResumptionIndex()));
+}
+
+// The server's ticket arrived (with the reply): keep it for the next connection.
+int KeepSession(SSL* ssl, SSL_SESSION* session) {
+  TlsResumption* resume = ResumptionOf(ssl);
+  if (!resume) return 0;
+  resume->Keep(session, SSL_session_reused(ssl) == 1);
+  return 1;  // the reference is now resume's
+}
+
+// cpp-httplib makes the SSL and connects in one call, with no hook between: the session
+// is set when OpenSSL starts the handshake, before the ClientHello is written.
+void OfferSession(const SSL* ssl, int where, int /*ret*/) {
+  TlsResumption* resume = SSL_is_server(ssl) ? nullptr : ResumptionOf(ssl);
+  if (!resume) return;
+  if ((where & SSL_CB_HANDSHAKE_DONE) != 0) resume->Count(SSL_session_reused(ssl) == 1);
+  if ((where & SSL_CB_HANDSHAKE_START) == 0 || !SSL_in_before(ssl)) return;
+  SSL_SESSION* session = resume->Take();
+  if (!session) return;
+  SSL_set_session(const_cast<SSL*>(ssl), session);  // OpenSSL passes the connection as const here
+  SSL_SESSION_free(session);
+}
+
+}  // namespace
+
+std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const TlsFiles& files, TlsResumption* resume) {
   auto client = files.cert.empty() ? std::make_unique<httplib::Client>(url)
                                    : std::make_unique<httplib::Client>(url, files.cert, files.key);
   client->set_ca_cert_path(files.ca);
@@ -183,6 +291,13 @@ std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const Tls
   if (SSL_CTX* ctx = client->ssl_context()) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     TrimHandshake(ctx);
+    if (resume) {
+      resume->Bind(url, files.cert);
+      SSL_CTX_set_ex_data(ctx, ResumptionIndex(), resume);
+      SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+      SSL_CTX_sess_set_new_cb(ctx, KeepSession);
+      SSL_CTX_set_info_callback(ctx, OfferSession);
+    }
   }
   return client;
 }

@@ -8,10 +8,13 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/pki.h"
 #include "common/status.h"
+
+struct ssl_session_st;  // OpenSSL's SSL_SESSION
 
 namespace httplib {
 class Server;
@@ -41,8 +44,11 @@ using CertCheck = std::function<Status(const NodeCredential&)>;
 Result<std::unique_ptr<httplib::Server>> MakeTlsServer(const TlsFiles& files, bool require_client_cert,
                                                        CertCheck check);
 
-// The verified client certificate of a request on a MakeTlsServer listener.
-// kPermissionDenied "no client certificate: ..." on a plain or certificate-less connection.
+// The verified client certificate of a request on a MakeTlsServer listener. On a resumed
+// session (no certificate was verified in this handshake) it is checked again: still
+// within its validity, and accepted by the server's CertCheck.
+// kPermissionDenied "no client certificate: ..." on a plain or certificate-less connection;
+// "certificate expired ..." or the check's own refusal on a resumed one.
 Result<CertInfo> ClientCertOf(const httplib::Request& req);
 
 // Binds `server` to `host_port` ("host:port"); `setting` names the configuration key in
@@ -50,9 +56,51 @@ Result<CertInfo> ClientCertOf(const httplib::Request& req);
 // ... (in use, or not this machine's address)".
 Status BindListener(httplib::Server& server, const std::string& host_port, std::string_view setting);
 
+// A client's last TLS session with its server, kept so that the next connection resumes it
+// (TLS 1.3 with a pre-shared key from the server's one small ticket): neither side sends its
+// certificate again, which is most of a no-op sync's bytes (docs/BENCHMARKS.md). A session
+// is used once; each resumed handshake brings the next. Nothing is offered, so the next
+// handshake is a full one (both certificates verified again), when:
+//  - it is another server (URL), or this node's certificate file changed (renewed);
+//  - the last full handshake is max_full_age_s old or older;
+//  - Forget() was called (the caller does after a failed exchange).
+// The server checks revocation and expiry on resumed sessions too (ClientCertOf).
+// Thread-safe; in memory only.
+class TlsResumption {
+ public:
+  explicit TlsResumption(int64_t max_full_age_s = 3600) : max_full_age_s_(max_full_age_s) {}
+  ~TlsResumption();
+  TlsResumption(const TlsResumption&) = delete;
+  TlsResumption& operator=(const TlsResumption&) = delete;
+
+  void Forget();
+  bool has_session() const;
+  // Handshakes made by clients using this, by kind.
+  int64_t full_handshakes() const;
+  int64_t resumed_handshakes() const;
+
+  // For MakeTlsClient's OpenSSL callbacks.
+  void Keep(ssl_session_st* session, bool resumed);  // takes the reference
+  ssl_session_st* Take();                             // the caller owns the reference; may be null
+  void Count(bool resumed);
+  void Bind(const std::string& url, const std::string& cert_path);
+
+ private:
+  const int64_t max_full_age_s_;
+  mutable std::mutex mu_;
+  std::string url_, cert_path_;
+  int64_t cert_mtime_ns_ = -1;
+  int64_t full_at_s_ = 0;  // when the last full handshake of this session line was made
+  int64_t full_ = 0, resumed_ = 0;
+  ssl_session_st* session_ = nullptr;
+};
+
 // A client for an "https://host:port" URL presenting files.cert/key (both may be empty:
-// no client certificate), verifying the server against files.ca and its host name.
-std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const TlsFiles& files);
+// no client certificate), verifying the server against files.ca and its host name. With
+// `resume` (which must outlive the client), it resumes the session `resume` holds and keeps
+// the one the server gives.
+std::unique_ptr<httplib::Client> MakeTlsClient(const std::string& url, const TlsFiles& files,
+                                               TlsResumption* resume = nullptr);
 
 }  // namespace daiban::common
 

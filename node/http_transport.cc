@@ -7,7 +7,7 @@ namespace daiban::node {
 common::Result<std::string> HttpTransport::RoundTrip(std::string_view request) {
   if (lock_) lock_->unlock();
   const bool tls = url_.rfind("https://", 0) == 0;
-  auto client = tls ? common::MakeTlsClient(url_, tls_) : std::make_unique<httplib::Client>(url_);
+  auto client = tls ? common::MakeTlsClient(url_, tls_, resume_) : std::make_unique<httplib::Client>(url_);
   client->set_tcp_nodelay(true);
   client->set_connection_timeout(5, 0);
   client->set_read_timeout(timeout_s_, 0);
@@ -16,6 +16,8 @@ common::Result<std::string> HttpTransport::RoundTrip(std::string_view request) {
   if (!tls) headers.emplace("Authorization", "Bearer " + credential_);
   auto res = client->Post(kSyncPath, headers, std::string(request), "application/octet-stream");
   if (lock_) lock_->lock();
+  // After anything but a sync reply, the next exchange starts with a full handshake.
+  if (resume_ && (!res || res->status != 200)) resume_->Forget();
   if (!res) {
     std::string why = httplib::to_string(res.error());
     if (res.error() == httplib::Error::SSLServerVerification) {

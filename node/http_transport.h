@@ -22,10 +22,12 @@ class HttpTransport : public sync::Transport {
   // fails after that long instead of holding the sync forever). `lock` (may be null) is held by the caller and released during each exchange. An
   // https:// url uses `tls` (this node's certificate and the city CA); an http:// url
   // (insecure_plain_sync) sends `credential` as a bearer token.
+  // `resume` (may be null; must outlive the transport) carries the TLS session from one
+  // exchange to the next, and is forgotten after a failed one.
   HttpTransport(std::string url, std::string node_id, std::string credential, std::unique_lock<std::mutex>* lock,
-                common::TlsFiles tls = {}, int timeout_s = 120)
+                common::TlsFiles tls = {}, int timeout_s = 120, common::TlsResumption* resume = nullptr)
       : url_(std::move(url)), node_id_(std::move(node_id)), credential_(std::move(credential)), lock_(lock),
-        tls_(std::move(tls)), timeout_s_(timeout_s) {}
+        tls_(std::move(tls)), timeout_s_(timeout_s), resume_(resume) {}
 
   // kUnavailable "cannot reach URL: <why>" when the link is down or cut; a refused request
   // (4xx/5xx) returns the reply frame, which carries the error for the replicator.
@@ -41,6 +43,7 @@ class HttpTransport : public sync::Transport {
   std::unique_lock<std::mutex>* lock_;
   common::TlsFiles tls_;
   int timeout_s_;
+  common::TlsResumption* resume_;
   int64_t bytes_sent_ = 0;
   int64_t bytes_received_ = 0;
 };

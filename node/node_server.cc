@@ -357,10 +357,10 @@ void NodeServer::InstallRoutes() {
       return SendError(res, common::FailedPrecondition("this node has no parent to sync with"));
     }
     if (req.get_param_value("wait") == "1") {
-      auto r = sync_loop_->SyncOnce();
+      common::Json report;
+      auto r = sync_loop_->SyncOnce(&report);
       if (!r.ok()) return SendError(res, r.status());
-      return SendJson(res, {{"rounds", r->rounds}, {"pushed", r->pushed}, {"pulled", r->pulled},
-                            {"refused", r->refused}, {"pending", r->pending}, {"complete", r->complete}});
+      return SendJson(res, report);
     }
     sync_loop_->Trigger(/*by_person=*/true);
     SendJson(res, {{"started", true}}, 202);

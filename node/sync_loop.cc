@@ -45,9 +45,11 @@ void SyncLoop::Trigger(bool by_person) {
 }
 
 common::Result<sync::SyncReport> SyncLoop::SyncWith(const std::string& url, const std::string& id) {
+  auto& resume = resume_[url];  // once_mu_ is held
+  if (!resume) resume = std::make_unique<common::TlsResumption>();
   std::unique_lock<std::mutex> store_lock(*store_mu_);
   HttpTransport transport(url, replica_->node_id(), options_.credential, &store_lock, NodeTlsFiles(options_),
-                          options_.sync_timeout_s);
+                          options_.sync_timeout_s, resume.get());
   sync::Replicator replicator(replica_);
   if (seen_) replicator.set_seen(seen_);
   replicator.set_progress([this](const sync::SyncProgress& p) {
@@ -65,9 +67,18 @@ common::Result<sync::SyncReport> SyncLoop::SyncWith(const std::string& url, cons
   return replicator.SyncOnce(id, &transport);
 }
 
-common::Result<sync::SyncReport> SyncLoop::SyncOnce() {
+common::Result<sync::SyncReport> SyncLoop::SyncOnce(common::Json* report) {
   if (options_.parent_url.empty()) return common::FailedPrecondition("this node has no parent to sync with (parent_url)");
   std::lock_guard<std::mutex> one(once_mu_);
+  auto handshakes = [this] {
+    std::pair<int64_t, int64_t> n{0, 0};
+    for (const auto& [url, resume] : resume_) {
+      n.first += resume->full_handshakes();
+      n.second += resume->resumed_handshakes();
+    }
+    return n;
+  };
+  const auto before = handshakes();
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = true;
@@ -89,13 +100,16 @@ common::Result<sync::SyncReport> SyncLoop::SyncOnce() {
     if (f.ok()) r = f;
   }
   if (r.ok() && after_sync_) after_sync_();
+  const auto after = handshakes();
   std::lock_guard<std::mutex> lock(mu_);
   running_ = false;
   if (r.ok()) {
     failed_tries_ = 0;
     last_error_.clear();
-    last_report_ = {{"rounds", r->rounds}, {"pushed", r->pushed}, {"pulled", r->pulled}, {"refused", r->refused},
-                    {"pending", r->pending}, {"complete", r->complete}};
+    last_report_ = {{"rounds", r->rounds},   {"pushed", r->pushed},     {"pulled", r->pulled},
+                    {"refused", r->refused}, {"pending", r->pending},   {"complete", r->complete},
+                    {"tls", {{"full", after.first - before.first}, {"resumed", after.second - before.second}}}};
+    if (report) *report = last_report_;
   } else {
     ++failed_tries_;
     last_error_ = r.status().ToString();

@@ -9,12 +9,15 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 
 #include "common/json.h"
+#include "common/tls.h"
 #include "node/options.h"
 #include "sync/replicator.h"
 
@@ -39,7 +42,10 @@ class SyncLoop {
 
   // One sync now, in the caller's thread: the parent, then the fallback if the parent is
   // unreachable. Returns the report of the sync that worked, or the parent's error.
-  common::Result<sync::SyncReport> SyncOnce();
+  // `report` (may be null) gets it as /api/sync and last_report show it, with the TLS
+  // handshakes made: {"rounds","pushed","pulled","refused","pending","complete",
+  // "tls":{"full","resumed"}}.
+  common::Result<sync::SyncReport> SyncOnce(common::Json* report = nullptr);
 
   // Called after every successful sync, outside the store lock (the node applies newly
   // published master data).
@@ -77,6 +83,8 @@ class SyncLoop {
   int64_t failed_tries_ = 0;
   common::Json last_report_;
   std::mutex once_mu_;  // one sync at a time
+  // The TLS session with the parent and with the fallback, resumed by the next sync.
+  std::map<std::string, std::unique_ptr<common::TlsResumption>> resume_;  // guarded by once_mu_
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread thread_;
   bool print_progress_ = false;
