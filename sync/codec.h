@@ -23,6 +23,16 @@ std::string EncodeFrame(const common::Json& message);
 common::Result<std::string> EncodeFrameWithEvents(const common::Json& message,
                                                   const std::vector<std::string_view>& events);
 
+// The same with each event's text taken from a stored row's `bytes` (sync::StoredEvent,
+// kept out of this header so the codec does not depend on the store).
+template <typename Rows>
+common::Result<std::string> EncodeFrameWithRows(const common::Json& message, const Rows& rows) {
+  std::vector<std::string_view> texts;
+  texts.reserve(rows.size());
+  for (const auto& r : rows) texts.push_back(r.bytes);
+  return EncodeFrameWithEvents(message, texts);
+}
+
 // Unframes a message. Errors, each refusing the whole frame:
 //   kResourceExhausted  frame over kMaxFrameBytes, or inflating past kMaxMessageBytes
 //   kInvalidArgument    wrong magic; truncated or corrupt compressed data; malformed

@@ -60,10 +60,7 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
                   {"status", {{"pending", pending}, {"software", std::string(kSoftwareVersion)}}}};
   if (seen_) request["status"]["seen"] = seen_();
   // The stored events are canonical JSON already: they go into the frame as they are.
-  std::vector<std::string_view> texts;
-  texts.reserve(rows.size());
-  for (const auto& r : rows) texts.push_back(r.bytes);
-  DAIBAN_ASSIGN_OR_RETURN(std::string frame, EncodeFrameWithEvents(request, texts));
+  DAIBAN_ASSIGN_OR_RETURN(std::string frame, EncodeFrameWithRows(request, rows));
 
   DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(frame));
   auto reply_r = DecodeFrame(reply_frame);
@@ -90,8 +87,9 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   // mark is still a position of its log), the time. Its commit need not wait for the disk
   // (EventStore::Commit::kLazy): an idle sync then costs no fsync. A restore noticed in
   // such a round (push.had) is noticed again from the same reply if the write is lost.
+  const std::string result = push.value("result", "");
   const bool moved_nothing =
-      rows.empty() && push.value("result", "") == "applied" && push.value("inserted", int64_t{0}) == 0 &&
+      rows.empty() && result == "applied" && push.value("inserted", int64_t{0}) == 0 &&
       push.value("refused", Json::array()).empty() && pull["events"].empty() && !pull.value("reset", false) &&
       pull.value("mark_ok", true) && acks.value("rows", Json::array()).empty();
   DAIBAN_RETURN_IF_ERROR(
@@ -103,7 +101,6 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   // Push outcome.
   bool push_done = false;
   bool restart_pull = false;  // set when I find I was restored: this reply's pull cursor is stale
-  std::string result = push.value("result", "");
   auto received = LogPositionFromJson(push.value("received", Json()), "push.received");
   if (!received.ok()) return fail(common::Unavailable("reply: " + received.status().message()));
   if (result == "rewind") {

@@ -84,10 +84,7 @@ HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view requ
   if (!reply.ok()) return {ErrorFrame(reply.status()), reply.status().code()};
   if (pulled.empty()) return {EncodeFrame(*reply), common::StatusCode::kOk};
   // The pulled events go into the frame as stored (canonical JSON), not through a DOM.
-  std::vector<std::string_view> texts;
-  texts.reserve(pulled.size());
-  for (const auto& r : pulled) texts.push_back(r.bytes);
-  auto frame = EncodeFrameWithEvents(*reply, texts);
+  auto frame = EncodeFrameWithRows(*reply, pulled);
   if (!frame.ok()) return {ErrorFrame(frame.status()), frame.status().code()};
   return {std::move(frame).value(), common::StatusCode::kOk};
 }
