@@ -90,7 +90,7 @@ if [ "$what" = all ] || [ "$what" = hub ]; then
     --query-cases "${HUB_QUERY_CASES:-1000000,10000000}"
 fi
 if [ "$what" = all ] || [ "$what" = city ]; then
-  # A year (CITY_CASES=2000000 CITY_DAYS=365) takes about 8 hours and ~400 GB of disk (docs/BENCHMARKS.md);
+  # A year (CITY_CASES=2000000 CITY_DAYS=365) takes about 8 hours (disk: docs/BENCHMARKS.md, the city section);
   # the default is a month of 20,000 cases over the whole tree.
   run_section city ./build-release/tests/city_bench --cases "${CITY_CASES:-20000}" --days "${CITY_DAYS:-30}" \
     --dir "$bench_tmp/city"
