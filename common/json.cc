@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 
 namespace daiban::common {
 
@@ -24,13 +26,212 @@ int NestingDepth(std::string_view text) {
   }
   return max_depth;
 }
+
+size_t Utf8SequenceAt(std::string_view s, size_t i);
+
+// A parser for the JSON that nodes send each other (frames, events, bodies), several times
+// faster than nlohmann's lexer, which copies every character into two buffers. It is only a
+// first try: it gives up (nullopt) on anything it does not handle exactly as nlohmann does —
+// any error, numbers with a fraction or exponent or out of 64-bit range, \\u surrogates, a
+// byte-order mark — and ParseJson then asks nlohmann, whose answer and error message stand.
+// What it accepts it builds as nlohmann would: a non-negative integer is number_unsigned, a
+// negative one number_integer, a repeated key keeps its last value.
+class FastParser {
+ public:
+  explicit FastParser(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+  std::optional<Json> Document() {
+    Json v;
+    SkipSpace();
+    if (!Value(&v)) return std::nullopt;
+    SkipSpace();
+    if (p_ != end_) return std::nullopt;
+    return v;
+  }
+
+ private:
+  void SkipSpace() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  bool Literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    return true;
+  }
+
+  bool Value(Json* out) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return Object(out);
+      case '[': return Array(out);
+      case '"': {
+        std::string str;
+        if (!String(&str)) return false;
+        *out = std::move(str);
+        return true;
+      }
+      case 't': *out = true; return Literal("true");
+      case 'f': *out = false; return Literal("false");
+      case 'n': *out = nullptr; return Literal("null");
+      default: return Number(out);
+    }
+  }
+
+  bool Object(Json* out) {
+    ++p_;  // '{'
+    *out = Json::object();
+    auto& map = out->get_ref<Json::object_t&>();
+    SkipSpace();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      SkipSpace();
+      std::string key;
+      if (p_ == end_ || *p_ != '"' || !String(&key)) return false;
+      SkipSpace();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      SkipSpace();
+      Json v;
+      if (!Value(&v)) return false;
+      map.insert_or_assign(std::move(key), std::move(v));
+      SkipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == '}') {
+        ++p_;
+        return true;
+      }
+      if (*p_++ != ',') return false;
+    }
+  }
+
+  bool Array(Json* out) {
+    ++p_;  // '['
+    *out = Json::array();
+    auto& vec = out->get_ref<Json::array_t&>();
+    SkipSpace();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      SkipSpace();
+      vec.emplace_back();
+      if (!Value(&vec.back())) return false;
+      SkipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == ']') {
+        ++p_;
+        return true;
+      }
+      if (*p_++ != ',') return false;
+    }
+  }
+
+  static int Hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  bool String(std::string* out) {
+    ++p_;  // '"'
+    const char* run = p_;
+    for (;;) {
+      if (p_ == end_) return false;
+      unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out->append(run, p_);
+        ++p_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c >= 0x80) {
+        size_t n = Utf8SequenceAt(std::string_view(p_, static_cast<size_t>(end_ - p_)), 0);
+        if (n == 0) return false;
+        p_ += n;
+        continue;
+      }
+      if (c != '\\') {
+        ++p_;
+        continue;
+      }
+      out->append(run, p_);
+      if (++p_ == end_) return false;
+      switch (*p_++) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          if (end_ - p_ < 4) return false;
+          int cp = 0;
+          for (int k = 0; k < 4; ++k) {
+            int h = Hex(*p_++);
+            if (h < 0) return false;
+            cp = cp * 16 + h;
+          }
+          if (cp >= 0xD800 && cp <= 0xDFFF) return false;  // surrogates: nlohmann's rules
+          if (cp < 0x80) {
+            out->push_back(static_cast<char>(cp));
+          } else if (cp < 0x800) {
+            out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          } else {
+            out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+            out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          }
+          break;
+        }
+        default: return false;
+      }
+      run = p_;
+    }
+  }
+
+  bool Number(Json* out) {
+    const bool negative = *p_ == '-';
+    const char* digits = negative ? p_ + 1 : p_;
+    const char* q = digits;
+    while (q != end_ && *q >= '0' && *q <= '9') ++q;
+    const size_t n = static_cast<size_t>(q - digits);
+    if (n == 0 || n > 19 || (n > 1 && *digits == '0')) return false;
+    if (q != end_ && (*q == '.' || *q == 'e' || *q == 'E')) return false;  // floats: nlohmann's
+    uint64_t v = 0;
+    for (const char* d = digits; d != q; ++d) v = v * 10 + static_cast<uint64_t>(*d - '0');  // 19 digits fit
+    if (negative) {
+      if (v > static_cast<uint64_t>(INT64_MAX)) return false;  // INT64_MIN too: nlohmann's
+      *out = -static_cast<int64_t>(v);
+    } else {
+      *out = v;
+    }
+    p_ = q;
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
 }  // namespace
+
+std::optional<Json> FastParseJson(std::string_view text) { return FastParser(text).Document(); }
 
 Result<Json> ParseJson(std::string_view text, std::string_view label) {
   if (NestingDepth(text) > kMaxJsonDepth) {
     return InvalidArgument(std::string(label) + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
                            " levels");
   }
+  if (std::optional<Json> fast = FastParseJson(text)) return std::move(*fast);
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::exception& e) {
@@ -43,7 +244,122 @@ Result<Json> ParseJson(std::string_view text, std::string_view label) {
   }
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i] (Unicode Table 3-7: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 if there is none.
+size_t Utf8SequenceAt(std::string_view s, size_t i) {
+  auto at = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  auto cont = [](unsigned c, unsigned lo = 0x80, unsigned hi = 0xBF) { return c >= lo && c <= hi; };
+  unsigned c = at(0);
+  if (c >= 0xC2 && c <= 0xDF) return cont(at(1)) ? 2 : 0;
+  if (c == 0xE0) return cont(at(1), 0xA0) && cont(at(2)) ? 3 : 0;
+  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(at(1)) && cont(at(2)) ? 3 : 0;
+  if (c == 0xED) return cont(at(1), 0x80, 0x9F) && cont(at(2)) ? 3 : 0;
+  if (c == 0xF0) return cont(at(1), 0x90) && cont(at(2)) && cont(at(3)) ? 4 : 0;
+  if (c >= 0xF1 && c <= 0xF3) return cont(at(1)) && cont(at(2)) && cont(at(3)) ? 4 : 0;
+  if (c == 0xF4) return cont(at(1), 0x80, 0x8F) && cont(at(2)) && cont(at(3)) ? 4 : 0;
+  return 0;
+}
+
+// Writes a string the way nlohmann's dump(-1, ' ', false, replace) does, without its
+// byte-at-a-time decoder: runs of plain bytes are copied at once. A string that is not
+// well-formed UTF-8 is left to nlohmann itself, so its replacement rules stay exactly its own.
+void AppendEscaped(std::string* out, std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  const size_t mark = out->size();
+  out->push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = Utf8SequenceAt(s, i);
+      if (n == 0) {
+        out->resize(mark);
+        *out += Json(std::string(s)).dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+        return;
+      }
+      i += n;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out->append(s.data() + run, i - run);
+    out->push_back('\\');
+    switch (c) {
+      case '"': out->push_back('"'); break;
+      case '\\': out->push_back('\\'); break;
+      case '\b': out->push_back('b'); break;
+      case '\t': out->push_back('t'); break;
+      case '\n': out->push_back('n'); break;
+      case '\f': out->push_back('f'); break;
+      case '\r': out->push_back('r'); break;
+      default:
+        *out += "u00";
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
+    }
+    run = ++i;
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+}  // namespace
+
+void AppendCanonicalString(std::string* out, std::string_view s) { AppendEscaped(out, s); }
+
+void AppendCanonicalJson(std::string* out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      if (value.empty()) {
+        *out += "{}";
+        return;
+      }
+      char sep = '{';
+      for (const auto& [key, v] : value.get_ref<const Json::object_t&>()) {
+        out->push_back(sep);
+        sep = ',';
+        AppendEscaped(out, key);
+        out->push_back(':');
+        AppendCanonicalJson(out, v);
+      }
+      out->push_back('}');
+      return;
+    }
+    case Json::value_t::array: {
+      if (value.empty()) {
+        *out += "[]";
+        return;
+      }
+      char sep = '[';
+      for (const auto& v : value.get_ref<const Json::array_t&>()) {
+        out->push_back(sep);
+        sep = ',';
+        AppendCanonicalJson(out, v);
+      }
+      out->push_back(']');
+      return;
+    }
+    case Json::value_t::string: AppendEscaped(out, value.get_ref<const std::string&>()); return;
+    case Json::value_t::number_integer: *out += std::to_string(value.get<int64_t>()); return;
+    case Json::value_t::number_unsigned: *out += std::to_string(value.get<uint64_t>()); return;
+    case Json::value_t::boolean: *out += value.get<bool>() ? "true" : "false"; return;
+    case Json::value_t::null: *out += "null"; return;
+    default:  // floats, binary, discarded: nlohmann's own writer
+      *out += value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+  }
+}
+
 std::string CanonicalJson(const Json& value) {
+  std::string out;
+  AppendCanonicalJson(&out, value);
+  return out;
+}
+
+std::string NlohmannCanonicalJson(const Json& value) {
   return value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }
 

@@ -66,26 +66,36 @@ Json EventToJson(const Event& e) {
 
 namespace {
 
-void AppendString(std::string* out, const std::string& key, const std::string& value) {
-  *out += ",\"" + key + "\":";
-  *out += common::CanonicalJson(Json(value));
+void AppendString(std::string* out, std::string_view key, std::string_view value) {
+  *out += ",\"";
+  *out += key;
+  *out += "\":";
+  common::AppendCanonicalString(out, value);
 }
 
 // CanonicalJson(EventToJson(e)), written without copying the body into a second DOM
 // (the keys in their sorted order; every value written by the same serializer).
 std::string CanonicalEventText(const Event& e) {
-  std::string out = "{\"body\":";
-  out += common::CanonicalJson(e.body);
+  std::string out;
+  out.reserve(512);
+  out += "{\"body\":";
+  common::AppendCanonicalJson(&out, e.body);
   AppendString(&out, "case", e.case_id);
-  out += ",\"hlc\":" + common::CanonicalJson(Json(e.hlc));
+  out += ",\"hlc\":";
+  out += std::to_string(e.hlc);
   AppendString(&out, "id", e.id);
   AppendString(&out, "kind", e.kind);
   AppendString(&out, "origin", e.origin);
   AppendString(&out, "origin_region", e.origin_region);
-  out += ",\"parents\":" + common::CanonicalJson(Json(e.parents));
+  out += ",\"parents\":[";
+  for (size_t i = 0; i < e.parents.size(); ++i) {
+    if (i) out += ',';
+    common::AppendCanonicalString(&out, e.parents[i]);
+  }
+  out += ']';
   AppendString(&out, "region", e.region);
-  AppendString(&out, "role", std::string(common::RoleName(e.actor.role)));
-  AppendString(&out, "tier", std::string(common::TierName(e.actor.tier)));
+  AppendString(&out, "role", common::RoleName(e.actor.role));
+  AppendString(&out, "tier", common::TierName(e.actor.tier));
   AppendString(&out, "user", e.actor.user);
   out += '}';
   return out;
