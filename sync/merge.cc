@@ -99,9 +99,10 @@ Tier TierOr(const Json& body, const char* key, Tier fallback) {
   return t.ok() ? *t : fallback;
 }
 
-std::string StrOr(const Json& body, const char* key) {
+const std::string& StrOr(const Json& body, const char* key) {
+  static const std::string kNone;
   auto it = body.find(key);
-  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  return it != body.end() && it->is_string() ? it->get_ref<const std::string&>() : kNone;
 }
 
 void AddStrings(const Json& body, const char* key, std::set<std::string>* out) {
@@ -257,7 +258,13 @@ CaseFold FoldCase(std::vector<Event> events) {
 
   // Rule 3: status by topological order with authority among concurrent steps.
   std::vector<size_t> steps;
-  for (size_t i = 0; i < n; ++i) if (events[i].kind == kKindStep) steps.push_back(i);
+  std::vector<int> authority(n, 0);  // of each step's action, read once
+  for (size_t i = 0; i < n; ++i) {
+    if (events[i].kind != kKindStep) continue;
+    steps.push_back(i);
+    auto action = common::ParseCaseAction(StrOr(events[i].body, "action"));
+    authority[i] = action.ok() ? Authority(*action) : 0;
+  }
   std::vector<bool> done(n, false);
   Json history = Json::array();
   Json missing = Json::array();
@@ -272,8 +279,7 @@ CaseFold FoldCase(std::vector<Event> events) {
       bool ready = true;
       for (size_t o : steps) ready = ready && (done[o] || o == s || !anc.IsAncestor(o, s));
       if (!ready) continue;
-      auto action = common::ParseCaseAction(StrOr(events[s].body, "action"));
-      int auth = action.ok() ? Authority(*action) : 0;
+      int auth = authority[s];
       Tier tier = events[s].actor.tier;
       // Strictly greater wins; on equal authority and tier the earlier in rule-1 order (smaller s) stays.
       if (DAIBAN_MUTATION(3)) auth = 0, tier = Tier::kVillage;
@@ -286,7 +292,7 @@ CaseFold FoldCase(std::vector<Event> events) {
     if (best == n) break;  // only possible with a parent cycle among forged events
     done[best] = true;
     const Event& e = events[best];
-    std::string action_name = StrOr(e.body, "action");
+    const std::string& action_name = StrOr(e.body, "action");
     auto action = common::ParseCaseAction(action_name);
     std::string reason;
     if (!create) {
@@ -304,7 +310,7 @@ CaseFold FoldCase(std::vector<Event> events) {
       continue;
     }
     facts = common::ApplyStep(facts, *action, e.actor.tier);
-    std::string date = StrOr(e.body, "date");
+    const std::string& date = StrOr(e.body, "date");
     history.push_back({{"event", e.id}, {"action", action_name}, {"user", e.actor.user},
                        {"tier", common::TierName(e.actor.tier)}, {"hlc", e.hlc}, {"applied", true}, {"date", date}});
     switch (*action) {

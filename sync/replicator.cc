@@ -3,6 +3,8 @@
 #include "sync/admit.h"
 #include "sync/codec.h"
 
+#include <algorithm>
+
 namespace daiban::sync {
 
 using common::Json;
@@ -24,8 +26,9 @@ Status Replicator::RecordError(const std::string& parent_id, const Status& s) {
 Result<SyncReport> Replicator::SyncOnce(const std::string& parent_id, Transport* transport) {
   SyncReport report;
   bool done = false;
+  int64_t pending = -1;  // counted in the first round
   while (!done && report.rounds < options_.max_rounds) {
-    Status s = Round(parent_id, transport, &report, &done);
+    Status s = Round(parent_id, transport, &report, &done, &pending);
     ++report.rounds;
     if (!s.ok()) return RecordError(parent_id, s);
   }
@@ -36,7 +39,8 @@ Result<SyncReport> Replicator::SyncOnce(const std::string& parent_id, Transport*
   return report;
 }
 
-Status Replicator::Round(const std::string& parent_id, Transport* transport, SyncReport* report, bool* done) {
+Status Replicator::Round(const std::string& parent_id, Transport* transport, SyncReport* report, bool* done,
+                         int64_t* pending_io) {
   EventStore* store = replica_->store();
   DAIBAN_ASSIGN_OR_RETURN(PeerState peer, store->GetPeer(parent_id));
 
@@ -48,7 +52,11 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
                                         options_.batch_events, options_.batch_bytes,
                                         options_.max_scan, &rows, &last, &more_push));
   if (last.seq == peer.pushed.seq) last = peer.pushed;
-  DAIBAN_ASSIGN_OR_RETURN(int64_t pending, store->CountPending(peer.pushed.seq, parent_id));
+  if (*pending_io < 0) {
+    DAIBAN_ASSIGN_OR_RETURN(*pending_io, store->CountPending(peer.pushed.seq, parent_id));
+  }
+  const int64_t pending = *pending_io;
+  *pending_io = -1;  // unless this round ends as expected (below): count again
   Json request = {{"v", kProtocolVersionMax},
                   {"type", kMsgSync},
                   {"from", replica_->node_id()},
@@ -224,6 +232,11 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   Status put = store->PutPeer(peer);
   if (!put.ok()) return fail(put);
   DAIBAN_RETURN_IF_ERROR(store->CommitBatch());
+  // What waits now is what waited less what this push delivered, unless the checkpoint
+  // moved some other way (a rewind, a reset, a restore, a resend), when the next round counts.
+  if (result == "applied" && !parent_rewound && !restart_pull && peer.resend_until == 0) {
+    *pending_io = std::max<int64_t>(0, pending - static_cast<int64_t>(rows.size()));
+  }
   if (progress_) {
     SyncProgress p;
     p.done = report->pushed + report->pulled;

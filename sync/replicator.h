@@ -56,7 +56,11 @@ class Replicator {
   common::Result<SyncReport> SyncOnce(const std::string& parent_id, Transport* transport);
 
  private:
-  common::Status Round(const std::string& parent_id, Transport* transport, SyncReport* report, bool* done);
+  // *pending: events waiting to go up before this round; counted (a scan of the log after
+  // the push checkpoint) when negative, else carried from the round before less what it
+  // sent, so a long push does not rescan its whole backlog every round.
+  common::Status Round(const std::string& parent_id, Transport* transport, SyncReport* report, bool* done,
+                       int64_t* pending);
   common::Status RecordError(const std::string& parent_id, const common::Status& s);
 
   Replica* replica_;

@@ -114,6 +114,61 @@ TEST_F(ProtocolTest, PullIsBatchedAndResumes) {
   EXPECT_GE(rounds, 7);
 }
 
+// Each request tells the parent what still waits (status.pending). It is counted once a sync,
+// then carried less what each push delivered; a round that ends otherwise counts again.
+TEST_F(ProtocolTest, EachRequestReportsWhatStillWaitsToGoUp) {
+  File(12);
+  const int64_t total = *village_->replica->store()->EventCount();
+  class Recording : public Transport {
+   public:
+    Recording(TestNode* parent, PeerIdentity child, std::mt19937_64* rng) : link_(parent, std::move(child), rng) {}
+    common::Result<std::string> RoundTrip(std::string_view req) override {
+      auto j = DecodeFrame(req);
+      EXPECT_TRUE(j.ok());
+      if (j.ok()) {
+        pending.push_back((*j)["status"]["pending"].get<int64_t>());
+        sent.push_back(static_cast<int64_t>((*j)["push"]["events"].size()));
+      }
+      return link_.RoundTrip(req);
+    }
+    TestLink link_;
+    std::vector<int64_t> pending, sent;
+  } link(town_.get(), village_->identity(), &rng_);
+  ReplicatorOptions o;
+  o.batch_events = 5;
+  Replicator r(village_->replica.get(), o);
+  auto rep = r.SyncOnce(town_->id, &link);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_EQ(rep->pending, 0);
+  ASSERT_EQ(static_cast<int64_t>(link.pending.size()), (total + 4) / 5);  // 5 a push
+  int64_t left = total;
+  for (size_t i = 0; i < link.pending.size(); ++i) {
+    EXPECT_EQ(link.pending[i], left) << "round " << i;
+    left -= link.sent[i];
+  }
+  EXPECT_EQ(left, 0);
+
+  // A push the parent rewinds: the next round counts again from the checkpoint it gets back.
+  File(1);
+  auto* peer_store = village_->replica->store();
+  auto peer = *peer_store->GetPeer(town_->id);
+  LogPosition pushed = peer.pushed;
+  peer.pushed = LogPosition{};  // as if the village had lost its checkpoint: it sends it all
+  ASSERT_TRUE(peer_store->BeginBatch().ok());
+  ASSERT_TRUE(peer_store->PutPeer(peer).ok());
+  ASSERT_TRUE(peer_store->CommitBatch().ok());
+  link.pending.clear();
+  link.sent.clear();
+  Replicator again(village_->replica.get(), o);
+  rep = again.SyncOnce(town_->id, &link);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  ASSERT_GE(link.pending.size(), 2u);
+  EXPECT_EQ(link.pending[0], total + 1);  // everything, counted from seq 0
+  EXPECT_EQ(link.pending[1], 1);          // rewound to the township's record: counted again
+  EXPECT_EQ(rep->pending, 0);
+  EXPECT_GT(peer_store->GetPeer(town_->id)->pushed.seq, pushed.seq);
+}
+
 TEST_F(ProtocolTest, HashChainVerifiesAndNamesTheFirstAlteredRow) {
   File(5);
   auto* store = village_->replica->store();
