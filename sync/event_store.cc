@@ -373,13 +373,13 @@ Status EventStore::RefoldCase(const std::string& case_id, DirtyCase* dirty) {
     DAIBAN_ASSIGN_OR_RETURN(events, CaseEvents(case_id));
   }
   if (events.empty()) return Status::Ok();
-  CaseFold fold = FoldCase(std::move(events));
+  CaseFold fold = FoldCase(std::move(events), fold_listener_ ? FoldOutput::kWithState : FoldOutput::kTextOnly);
   DAIBAN_ASSIGN_OR_RETURN(
       Stmt * up, db_->Prepare("INSERT INTO cases(case_id, region, status, digest, state, updated_seq) "
                               "VALUES(?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) FROM events)) "
                               "ON CONFLICT(case_id) DO UPDATE SET status = ?3, digest = ?4, state = ?5, "
                               "updated_seq = excluded.updated_seq"));
-  up->Bind(1, case_id).Bind(2, fold.state.value("region", "")).Bind(3, fold.state.value("status", ""));
+  up->Bind(1, case_id).Bind(2, fold.region).Bind(3, fold.status);
   up->Bind(4, fold.digest).Bind(5, fold.canonical);
   DAIBAN_RETURN_IF_ERROR(up->Run());
   return fold_listener_ ? fold_listener_(case_id, fold.state) : Status::Ok();
@@ -585,11 +585,14 @@ Result<CaseFold> EventStore::GetCase(const std::string& case_id) {
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
   if (!row) return common::NotFound("case " + case_id + " is not stored here");
   CaseFold f;
-  auto state = common::ParseJson(q->ColumnText(0), "case state");
+  f.canonical = q->ColumnText(0);
   f.digest = q->ColumnText(1);
   q->Reset();
+  auto state = common::ParseJson(f.canonical, "case state");
   if (!state.ok()) return common::DataLoss(state.status().message());
   f.state = std::move(state).value();
+  f.region = f.state.value("region", "");
+  f.status = f.state.value("status", "");
   return f;
 }
 

@@ -1,6 +1,9 @@
 #include "sync/merge.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -122,7 +125,142 @@ int g_mutation = 0;
 #define DAIBAN_MUTATION(n) false
 #endif
 
-CaseFold FoldCase(std::vector<Event> events) {
+namespace {
+
+// `"key":`. REQUIRES: key is a plain name ([a-z_]), which needs no escaping.
+void AppendKey(std::string* out, std::string_view key) {
+  out->push_back('"');
+  *out += key;
+  *out += "\":";
+}
+
+// A JSON object written member by member in canonical form (common/json.h).
+// REQUIRES: keys are plain names, given in increasing byte order, each once.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string* out) : out_(out) {}
+  // The buffer to append the member's value to, after its key.
+  std::string* Key(std::string_view key) {
+    out_->push_back(count_++ ? ',' : '{');
+    AppendKey(out_, key);
+    return out_;
+  }
+  void Str(std::string_view key, std::string_view value) { common::AppendCanonicalString(Key(key), value); }
+  void Uint(std::string_view key, uint64_t value) { *Key(key) += std::to_string(value); }
+  void Bool(std::string_view key, bool value) { *Key(key) += value ? "true" : "false"; }
+  void Close() { *out_ += count_ ? "}" : "{}"; }
+
+ private:
+  std::string* out_;
+  size_t count_ = 0;
+};
+
+// The case state's members (docs/PROTOCOL.md §6), in canonical (byte) order of their names.
+enum StateKey : size_t {
+  kAcceptLevel, kAcceptedOn, kCase, kComments, kCompletedOn, kConflicts, kCreated, kDecideLevel, kDecision,
+  kDeliveredOn, kDepartment, kDueDate, kEvaluation, kEvents, kFields, kFiledTier, kHeads, kHolderTier,
+  kIncomplete, kItem, kItemKind, kItemName, kMaterials, kMaterialsRequired, kPromisedDays, kRegion,
+  kRejectedReason, kStatus, kSteps, kSubmittedOn, kSuperseded, kSupplementMissing, kSupplementReason,
+  kSupplementRequested, kSupplemented, kWithdrawnReason, kStateKeys
+};
+constexpr std::array<std::string_view, kStateKeys> kStateNames = {
+    "accept_level", "accepted_on", "case", "comments", "completed_on", "conflicts", "created", "decide_level",
+    "decision", "delivered_on", "department", "due_date", "evaluation", "events", "fields", "filed_tier", "heads",
+    "holder_tier", "incomplete", "item", "item_kind", "item_name", "materials", "materials_required",
+    "promised_days", "region", "rejected_reason", "status", "steps", "submitted_on", "superseded",
+    "supplement_missing", "supplement_reason", "supplement_requested", "supplemented", "withdrawn_reason"};
+constexpr bool StateNamesSorted() {
+  for (size_t i = 1; i < kStateNames.size(); ++i) {
+    if (!(kStateNames[i - 1] < kStateNames[i])) return false;
+  }
+  return true;
+}
+static_assert(StateNamesSorted(), "kStateNames must be in byte order: the state is written in that order");
+
+// The case state: members set in any order by StateKey (a later set replaces the value),
+// written in key order.
+class StateWriter {
+ public:
+  // The member's buffer, emptied: the caller appends the value's canonical JSON to it.
+  std::string* Set(StateKey key) {
+    set_[key] = true;
+    values_[key].clear();
+    return &values_[key];
+  }
+  void Str(StateKey key, std::string_view value) { common::AppendCanonicalString(Set(key), value); }
+  void Write(std::string* out) const {
+    ObjectWriter o(out);
+    for (size_t k = 0; k < kStateKeys; ++k) {
+      if (set_[k]) *o.Key(kStateNames[k]) += values_[k];
+    }
+    o.Close();
+  }
+
+ private:
+  std::array<std::string, kStateKeys> values_;
+  std::array<bool, kStateKeys> set_{};
+};
+
+// A JSON array written element by element: Next() before each element's JSON.
+class CanonicalArray {
+ public:
+  explicit CanonicalArray(std::string* out) : out_(out) { out_->push_back('['); }
+  std::string* Next() {
+    if (count_++) out_->push_back(',');
+    return out_;
+  }
+  void Close() { out_->push_back(']'); }
+
+ private:
+  std::string* out_;
+  size_t count_ = 0;
+};
+
+// The string members of a JSON array, as a canonical array (others are skipped).
+void AppendStringMembers(std::string* out, const Json* array) {
+  CanonicalArray a(out);
+  if (array && array->is_array()) {
+    for (const auto& v : *array) {
+      if (v.is_string()) common::AppendCanonicalString(a.Next(), v.get_ref<const std::string&>());
+    }
+  }
+  a.Close();
+}
+
+const Json* Member(const Json& body, const char* key) {
+  auto it = body.find(key);
+  return it == body.end() ? nullptr : &*it;
+}
+
+// The companions of a personal field (node/desk.h): "<field>_hash" and "<field>_masked";
+// none (empty names) for the other fields.
+struct Companions {
+  std::string hash, masked;
+};
+const Companions& CompanionsOf(const std::string& field) {
+  static const Companions kId{"applicant_id_hash", "applicant_id_masked"};
+  static const Companions kPhone{"applicant_phone_hash", "applicant_phone_masked"};
+  static const Companions kNone;
+  return field == "applicant_id" ? kId : field == "applicant_phone" ? kPhone : kNone;
+}
+
+// What a superseded event is listed with.
+std::string SupersededEntry(const std::string& event, std::string_view action, std::string_view reason) {
+  std::string out;
+  ObjectWriter o(&out);
+  o.Str("action", action);
+  o.Str("event", event);
+  o.Str("reason", reason);
+  o.Close();
+  return out;
+}
+
+}  // namespace
+
+// The state is written as canonical JSON as it is worked out, never built as a tree: its
+// keys and shapes are those of docs/PROTOCOL.md §6 (tests/sync/fold_test.cc checks the
+// bytes against a tree-building statement of the same rules).
+CaseFold FoldCase(std::vector<Event> events, FoldOutput output) {
   if (DAIBAN_MUTATION(1)) {  // keep arrival order; drop repeats
     std::set<std::string> seen;
     std::vector<Event> kept;
@@ -139,20 +277,24 @@ CaseFold FoldCase(std::vector<Event> events) {
   const size_t n = events.size();
   Ancestry anc(events);
 
-  Json state = Json::object();
-  Json superseded = Json::array();
-  state["case"] = n ? events[0].case_id : "";
-  state["region"] = n ? events[0].region : "";
-  state["events"] = n;
+  CaseFold out;
+  StateWriter state;
+  std::vector<std::string> superseded;  // entries, each canonical JSON
+  out.region = n ? events[0].region : "";
+  state.Str(kCase, n ? events[0].case_id : "");
+  state.Str(kRegion, out.region);
+  *state.Set(kEvents) = std::to_string(n);
 
   // Heads of the whole case: events no other event has as an ancestor.
-  Json heads = Json::array();
-  for (size_t i = 0; i < n; ++i) {
-    bool head = true;
-    for (size_t j = 0; j < n && head; ++j) head = !anc.IsAncestor(i, j);
-    if (head) heads.push_back(events[i].id);
+  {
+    CanonicalArray heads(state.Set(kHeads));
+    for (size_t i = 0; i < n; ++i) {
+      bool head = true;
+      for (size_t j = 0; j < n && head; ++j) head = !anc.IsAncestor(i, j);
+      if (head) common::AppendCanonicalString(heads.Next(), events[i].id);
+    }
+    heads.Close();
   }
-  state["heads"] = heads;
 
   // The create event: the first case.create in order; later ones are superseded.
   const Event* create = nullptr;
@@ -161,100 +303,126 @@ CaseFold FoldCase(std::vector<Event> events) {
     if (!create) {
       create = &e;
     } else {
-      superseded.push_back({{"event", e.id}, {"action", "create"}, {"reason", "the case was already created by " + create->id}});
+      superseded.push_back(SupersededEntry(e.id, "create", "the case was already created by " + create->id));
     }
   }
   CaseFacts facts;
   if (create) {
     const Json& b = create->body;
-    state["created"] = {{"event", create->id}, {"hlc", create->hlc}, {"user", create->actor.user}, {"origin", create->origin}};
-    for (const char* k : {"item", "item_name", "department", "item_kind"}) state[k] = StrOr(b, k);
-    auto pd = b.find("promised_days");
-    state["promised_days"] = pd != b.end() && pd->is_number_integer() ? pd->get<int64_t>() : 0;
+    ObjectWriter created(state.Set(kCreated));
+    created.Str("event", create->id);
+    created.Uint("hlc", create->hlc);
+    created.Str("origin", create->origin);
+    created.Str("user", create->actor.user);
+    created.Close();
+    state.Str(kItem, StrOr(b, "item"));
+    state.Str(kItemName, StrOr(b, "item_name"));
+    state.Str(kDepartment, StrOr(b, "department"));
+    state.Str(kItemKind, StrOr(b, "item_kind"));
+    const Json* pd = Member(b, "promised_days");
+    *state.Set(kPromisedDays) = std::to_string(pd && pd->is_number_integer() ? pd->get<int64_t>() : 0);
     facts.filed_tier = create->actor.tier;
     facts.accept_level = TierOr(b, "accept_level", Tier::kTownship);
     facts.decide_level = TierOr(b, "decide_level", facts.accept_level);
     facts.holder_tier = facts.filed_tier;
-    state["filed_tier"] = common::TierName(facts.filed_tier);
-    state["accept_level"] = common::TierName(facts.accept_level);
-    state["decide_level"] = common::TierName(facts.decide_level);
-    Json required = Json::array();
-    if (auto it = b.find("materials_required"); it != b.end() && it->is_array()) {
-      for (const auto& m : *it) if (m.is_string()) required.push_back(m);
-    }
-    state["materials_required"] = required;
+    state.Str(kFiledTier, common::TierName(facts.filed_tier));
+    state.Str(kAcceptLevel, common::TierName(facts.accept_level));
+    state.Str(kDecideLevel, common::TierName(facts.decide_level));
+    AppendStringMembers(state.Set(kMaterialsRequired), Member(b, "materials_required"));
   } else {
-    state["incomplete"] = "the case.create event has not arrived yet";
+    state.Str(kIncomplete, "the case.create event has not arrived yet");
   }
 
   // Rule 2: fields, last-writer-wins among heads, concurrent heads shown as conflicts.
-  Json fields = Json::object();
-  Json conflicts = Json::array();
-  for (const std::string& field : EditableFields()) {
-    std::vector<size_t> writes;
-    for (size_t i = 0; i < n; ++i) {
-      const Event& e = events[i];
-      const Json* src = nullptr;
-      if (&e == create) {
-        src = &e.body;
-      } else if (e.kind == kKindEdit) {
-        auto f = e.body.find("fields");
-        if (f != e.body.end() && f->is_object()) src = &*f;
-      }
-      if (src && src->contains(field) && (*src)[field].is_string()) writes.push_back(i);
+  // EditableFields() is in byte order and each personal field's companions follow it
+  // ("_hash" < "_masked"), so the fields object is written in its canonical order.
+  ObjectWriter fields(state.Set(kFields));
+  CanonicalArray conflicts(state.Set(kConflicts));
+  // Where each event writes fields: the create's body, an edit's "fields"; else none.
+  std::vector<const Json*> sources(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    const Event& e = events[i];
+    if (&e == create) {
+      sources[i] = &e.body;
+    } else if (e.kind == kKindEdit) {
+      const Json* f = Member(e.body, "fields");
+      if (f && f->is_object()) sources[i] = f;
     }
-    std::vector<size_t> field_heads;
+  }
+  std::vector<size_t> writes, field_heads;
+  for (const std::string& field : EditableFields()) {
+    writes.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const Json* v = sources[i] ? Member(*sources[i], field.c_str()) : nullptr;
+      if (v && v->is_string()) writes.push_back(i);
+    }
+    field_heads.clear();
     for (size_t w : writes) {
       bool seen = false;
       for (size_t o : writes) seen = seen || anc.IsAncestor(w, o);
       if (!seen) field_heads.push_back(w);
     }
     if (field_heads.empty()) continue;
-    auto value_of = [&](size_t i) -> std::string {
-      const Event& e = events[i];
-      const Json& src = (&e == create) ? e.body : e.body["fields"];
-      return src[field].get<std::string>();
+    auto value_of = [&](size_t i) -> const std::string& {
+      return Member(*sources[i], field.c_str())->get_ref<const std::string&>();
     };
     // Companions (node/desk.h) travel with the value they were written beside: the
     // winner's own or none, so a mask or search hash never describes another value.
-    auto companion = [&](size_t i, const std::string& key) -> const Json* {
-      const Event& e = events[i];
-      const Json& src = (&e == create) ? e.body : e.body["fields"];
-      auto it = src.find(key);
-      return it != src.end() && it->is_string() ? &*it : nullptr;
+    auto companion = [&](size_t i, const std::string& key) -> const std::string* {
+      const Json* v = key.empty() ? nullptr : Member(*sources[i], key.c_str());
+      return v && v->is_string() ? &v->get_ref<const std::string&>() : nullptr;
     };
     size_t winner = field_heads.back();  // events are sorted: the last head is the greatest
-    fields[field] = value_of(winner);
-    bool personal = field == "applicant_id" || field == "applicant_phone";
-    for (const char* suffix : {"_hash", "_masked"}) {
-      if (const Json* c = personal ? companion(winner, field + suffix) : nullptr) fields[field + suffix] = *c;
+    fields.Str(field, value_of(winner));
+    const Companions& names = CompanionsOf(field);
+    for (const std::string* key : {&names.hash, &names.masked}) {
+      if (const std::string* c = companion(winner, *key)) fields.Str(*key, *c);
     }
     if (field_heads.size() > 1 && !DAIBAN_MUTATION(2)) {
-      Json candidates = Json::array();
+      std::string* c = conflicts.Next();
+      ObjectWriter conflict(c);
+      CanonicalArray candidates(conflict.Key("candidates"));
       for (size_t h : field_heads) {
-        Json cand = {{"event", events[h].id}, {"value", value_of(h)}, {"origin", events[h].origin},
-                     {"user", events[h].actor.user}, {"hlc", events[h].hlc}};
-        if (const Json* m = personal ? companion(h, field + "_masked") : nullptr) cand["masked"] = *m;
-        candidates.push_back(std::move(cand));
+        ObjectWriter cand(candidates.Next());
+        cand.Str("event", events[h].id);
+        cand.Uint("hlc", events[h].hlc);
+        if (const std::string* m = companion(h, names.masked)) cand.Str("masked", *m);
+        cand.Str("origin", events[h].origin);
+        cand.Str("user", events[h].actor.user);
+        cand.Str("value", value_of(h));
+        cand.Close();
       }
-      conflicts.push_back({{"field", field}, {"winner", events[winner].id}, {"candidates", candidates}});
+      candidates.Close();
+      conflict.Str("field", field);
+      conflict.Str("winner", events[winner].id);
+      conflict.Close();
     }
   }
-  state["fields"] = fields;
-  state["conflicts"] = conflicts;
+  conflicts.Close();
+  fields.Close();
 
   // Rule 4: sets.
   std::set<std::string> materials;
-  Json comments = Json::array();
+  CanonicalArray comments(state.Set(kComments));
   for (const auto& e : events) {
     if (&e == create) AddStrings(e.body, "materials", &materials);
     if (e.kind == kKindMaterials) AddStrings(e.body, "add", &materials);
-    if (e.kind == kKindComment && e.body.contains("text") && e.body["text"].is_string()) {
-      comments.push_back({{"event", e.id}, {"user", e.actor.user}, {"hlc", e.hlc}, {"text", e.body["text"]}});
+    const Json* text = e.kind == kKindComment ? Member(e.body, "text") : nullptr;
+    if (text && text->is_string()) {
+      ObjectWriter comment(comments.Next());
+      comment.Str("event", e.id);
+      comment.Uint("hlc", e.hlc);
+      comment.Str("text", text->get_ref<const std::string&>());
+      comment.Str("user", e.actor.user);
+      comment.Close();
     }
   }
-  state["materials"] = materials;
-  state["comments"] = comments;
+  comments.Close();
+  {
+    CanonicalArray m(state.Set(kMaterials));
+    for (const auto& v : materials) common::AppendCanonicalString(m.Next(), v);
+    m.Close();
+  }
 
   // Rule 3: status by topological order with authority among concurrent steps.
   std::vector<size_t> steps;
@@ -266,8 +434,8 @@ CaseFold FoldCase(std::vector<Event> events) {
     authority[i] = action.ok() ? Authority(*action) : 0;
   }
   std::vector<bool> done(n, false);
-  Json history = Json::array();
-  Json missing = Json::array();
+  CanonicalArray history(state.Set(kSteps));
+  std::string missing = "[]";
   bool supplement_done = false;
   for (size_t round = 0; round < steps.size(); ++round) {
     // Ready: unprocessed steps whose ancestor steps are all processed.
@@ -303,56 +471,73 @@ CaseFold FoldCase(std::vector<Event> events) {
       auto next = common::CheckStep(facts, *action, e.actor.tier, e.actor.role);
       if (!next.ok()) reason = next.status().message();
     }
-    if (!reason.empty()) {
-      superseded.push_back({{"event", e.id}, {"action", action_name}, {"reason", reason}});
-      history.push_back({{"event", e.id}, {"action", action_name}, {"user", e.actor.user},
-                         {"tier", common::TierName(e.actor.tier)}, {"hlc", e.hlc}, {"applied", false}});
-      continue;
-    }
-    facts = common::ApplyStep(facts, *action, e.actor.tier);
+    const bool applied = reason.empty();
+    if (!applied) superseded.push_back(SupersededEntry(e.id, action_name, reason));
     const std::string& date = StrOr(e.body, "date");
-    history.push_back({{"event", e.id}, {"action", action_name}, {"user", e.actor.user},
-                       {"tier", common::TierName(e.actor.tier)}, {"hlc", e.hlc}, {"applied", true}, {"date", date}});
+    ObjectWriter step(history.Next());
+    step.Str("action", action_name);
+    step.Bool("applied", applied);
+    if (applied) step.Str("date", date);
+    step.Str("event", e.id);
+    step.Uint("hlc", e.hlc);
+    step.Str("tier", common::TierName(e.actor.tier));
+    step.Str("user", e.actor.user);
+    step.Close();
+    if (!applied) continue;
+    facts = common::ApplyStep(facts, *action, e.actor.tier);
     switch (*action) {
       case CaseAction::kAccept:
-        state["accepted_on"] = date;
-        state["due_date"] = StrOr(e.body, "due_date");
+        state.Str(kAcceptedOn, date);
+        state.Str(kDueDate, StrOr(e.body, "due_date"));
         break;
       case CaseAction::kRequestSupplement:
-        missing = Json::array();
-        if (auto it = e.body.find("missing"); it != e.body.end() && it->is_array()) {
-          for (const auto& m : *it) if (m.is_string()) missing.push_back(m);
-        }
-        state["supplement_reason"] = StrOr(e.body, "reason");
+        missing.clear();
+        AppendStringMembers(&missing, Member(e.body, "missing"));
+        state.Str(kSupplementReason, StrOr(e.body, "reason"));
         break;
       case CaseAction::kSupplement: supplement_done = true; break;
-      case CaseAction::kReject: state["rejected_reason"] = StrOr(e.body, "reason"); break;
+      case CaseAction::kReject: state.Str(kRejectedReason, StrOr(e.body, "reason")); break;
       case CaseAction::kDecide: {
-        auto ap = e.body.find("approved");
-        state["decision"] = {{"approved", ap != e.body.end() && ap->is_boolean() && ap->get<bool>()},
-                             {"reason", StrOr(e.body, "reason")}, {"on", date}};
+        const Json* ap = Member(e.body, "approved");
+        ObjectWriter decision(state.Set(kDecision));
+        decision.Bool("approved", ap && ap->is_boolean() && ap->get<bool>());
+        decision.Str("on", date);
+        decision.Str("reason", StrOr(e.body, "reason"));
+        decision.Close();
         break;
       }
-      case CaseAction::kComplete: state["completed_on"] = date; break;
-      case CaseAction::kDeliver: state["delivered_on"] = date; break;
-      case CaseAction::kEvaluate: state["evaluation"] = StrOr(e.body, "evaluation"); break;
-      case CaseAction::kWithdraw: state["withdrawn_reason"] = StrOr(e.body, "reason"); break;
-      case CaseAction::kSubmit: state["submitted_on"] = date; break;
+      case CaseAction::kComplete: state.Str(kCompletedOn, date); break;
+      case CaseAction::kDeliver: state.Str(kDeliveredOn, date); break;
+      case CaseAction::kEvaluate: state.Str(kEvaluation, StrOr(e.body, "evaluation")); break;
+      case CaseAction::kWithdraw: state.Str(kWithdrawnReason, StrOr(e.body, "reason")); break;
+      case CaseAction::kSubmit: state.Str(kSubmittedOn, date); break;
       case CaseAction::kForward: break;
     }
   }
-  state["status"] = common::CaseStatusName(facts.status);
-  state["holder_tier"] = common::TierName(facts.holder_tier);
-  state["supplement_requested"] = facts.supplement_requested_before;
-  state["supplement_missing"] = missing;
-  state["supplemented"] = supplement_done;
-  state["steps"] = history;
-  state["superseded"] = superseded;
+  history.Close();
+  out.status = std::string(common::CaseStatusName(facts.status));
+  state.Str(kStatus, out.status);
+  state.Str(kHolderTier, common::TierName(facts.holder_tier));
+  *state.Set(kSupplementRequested) = facts.supplement_requested_before ? "true" : "false";
+  *state.Set(kSupplementMissing) = std::move(missing);
+  *state.Set(kSupplemented) = supplement_done ? "true" : "false";
+  {
+    CanonicalArray a(state.Set(kSuperseded));
+    for (const auto& entry : superseded) *a.Next() += entry;
+    a.Close();
+  }
 
-  CaseFold out;
-  out.canonical = common::CanonicalJson(state);
+  state.Write(&out.canonical);
   out.digest = common::Sha256Hex(out.canonical);
-  out.state = std::move(state);
+  if (output == FoldOutput::kWithState) {
+    auto parsed = common::ParseJson(out.canonical, "case state");
+    if (!parsed.ok()) {  // the writer above made it: a broken invariant
+      std::fprintf(stderr, "FoldCase: wrote a case state that does not parse: %s\n",
+                   parsed.status().message().c_str());
+      std::abort();
+    }
+    out.state = std::move(parsed).value();
+  }
   return out;
 }
 

@@ -36,13 +36,20 @@ namespace daiban::sync {
 const std::vector<std::string>& EditableFields();
 
 struct CaseFold {
-  Json state;             // canonical case state (see docs/PROTOCOL.md §6 for its fields)
-  std::string canonical;  // CanonicalJson(state), written once
+  Json state;             // the case state (docs/PROTOCOL.md §6 has its fields); see FoldOutput
+  std::string canonical;  // the state's canonical JSON (common/json.h): what is stored and hashed
   std::string digest;     // hex SHA-256 of `canonical`
+  std::string region;     // the state's "region" and "status", for the cases table
+  std::string status;
+};
+
+enum class FoldOutput {
+  kWithState,  // fill `state` too (parsed from `canonical`)
+  kTextOnly,   // leave `state` null: canonical, digest, region and status only
 };
 
 // REQUIRES: every event has the same case_id (not master data). Duplicates are ignored.
-CaseFold FoldCase(std::vector<Event> events);
+CaseFold FoldCase(std::vector<Event> events, FoldOutput output = FoldOutput::kWithState);
 
 #ifdef DAIBAN_MUTANT
 // Only in the mutant build of sync/ (tests/CMakeLists.txt), used to show that the
