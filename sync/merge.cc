@@ -178,12 +178,12 @@ constexpr bool StateNamesSorted() {
 static_assert(StateNamesSorted(), "kStateNames must be in byte order: the state is written in that order");
 
 // The case state: members set in any order by StateKey (a later set replaces the value),
-// written in key order.
+// written in key order. A member is present once its value is (no JSON value is empty).
 class StateWriter {
  public:
   // The member's buffer, emptied: the caller appends the value's canonical JSON to it.
+  // REQUIRES: the caller appends a value.
   std::string* Set(StateKey key) {
-    set_[key] = true;
     values_[key].clear();
     return &values_[key];
   }
@@ -191,14 +191,13 @@ class StateWriter {
   void Write(std::string* out) const {
     ObjectWriter o(out);
     for (size_t k = 0; k < kStateKeys; ++k) {
-      if (set_[k]) *o.Key(kStateNames[k]) += values_[k];
+      if (!values_[k].empty()) *o.Key(kStateNames[k]) += values_[k];
     }
     o.Close();
   }
 
  private:
   std::array<std::string, kStateKeys> values_;
-  std::array<bool, kStateKeys> set_{};
 };
 
 // A JSON array written element by element: Next() before each element's JSON.
