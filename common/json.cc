@@ -36,9 +36,13 @@ size_t Utf8SequenceAt(std::string_view s, size_t i);
 // byte-order mark — and ParseJson then asks nlohmann, whose answer and error message stand.
 // What it accepts it builds as nlohmann would: a non-negative integer is number_unsigned, a
 // negative one number_integer, a repeated key keeps its last value.
+//
+// It also notes whether the text is the value's canonical form (what CanonicalJson writes):
+// no white space, keys in byte order and not repeated, only the escapes that writer uses
+// (lower-case \u00XX for control bytes without a short form), no "-0".
 class FastParser {
  public:
-  explicit FastParser(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+  explicit FastParser(std::string_view text) : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()) {}
 
   std::optional<Json> Document() {
     Json v;
@@ -49,9 +53,19 @@ class FastParser {
     return v;
   }
 
+  std::optional<JsonPrefix> Prefix() {
+    JsonPrefix out;
+    if (!Value(&out.value)) return std::nullopt;
+    out.size = static_cast<size_t>(p_ - begin_);
+    out.canonical = canonical_;
+    return out;
+  }
+
  private:
   void SkipSpace() {
+    const char* from = p_;
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    if (p_ != from) canonical_ = false;
   }
 
   bool Literal(std::string_view word) {
@@ -79,14 +93,17 @@ class FastParser {
   }
 
   bool Object(Json* out) {
+    if (++depth_ > kMaxJsonDepth) return false;  // ParseJson's limit (it checks first; a prefix does not)
     ++p_;  // '{'
     *out = Json::object();
     auto& map = out->get_ref<Json::object_t&>();
     SkipSpace();
     if (p_ != end_ && *p_ == '}') {
       ++p_;
+      --depth_;
       return true;
     }
+    const std::string* last_key = nullptr;
     for (;;) {
       SkipSpace();
       std::string key;
@@ -97,11 +114,15 @@ class FastParser {
       SkipSpace();
       Json v;
       if (!Value(&v)) return false;
-      map.insert_or_assign(std::move(key), std::move(v));
+      if (last_key && !(*last_key < key)) canonical_ = false;  // out of order or repeated
+      auto [at, fresh] = map.insert_or_assign(std::move(key), std::move(v));
+      (void)fresh;
+      last_key = &at->first;
       SkipSpace();
       if (p_ == end_) return false;
       if (*p_ == '}') {
         ++p_;
+        --depth_;
         return true;
       }
       if (*p_++ != ',') return false;
@@ -109,12 +130,14 @@ class FastParser {
   }
 
   bool Array(Json* out) {
+    if (++depth_ > kMaxJsonDepth) return false;
     ++p_;  // '['
     *out = Json::array();
     auto& vec = out->get_ref<Json::array_t&>();
     SkipSpace();
     if (p_ != end_ && *p_ == ']') {
       ++p_;
+      --depth_;
       return true;
     }
     for (;;) {
@@ -125,6 +148,7 @@ class FastParser {
       if (p_ == end_) return false;
       if (*p_ == ']') {
         ++p_;
+        --depth_;
         return true;
       }
       if (*p_++ != ',') return false;
@@ -165,7 +189,7 @@ class FastParser {
       switch (*p_++) {
         case '"': out->push_back('"'); break;
         case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
+        case '/': out->push_back('/'); canonical_ = false; break;
         case 'b': out->push_back('\b'); break;
         case 'f': out->push_back('\f'); break;
         case 'n': out->push_back('\n'); break;
@@ -175,11 +199,14 @@ class FastParser {
           if (end_ - p_ < 4) return false;
           int cp = 0;
           for (int k = 0; k < 4; ++k) {
+            if (*p_ >= 'A' && *p_ <= 'F') canonical_ = false;
             int h = Hex(*p_++);
             if (h < 0) return false;
             cp = cp * 16 + h;
           }
           if (cp >= 0xD800 && cp <= 0xDFFF) return false;  // surrogates: nlohmann's rules
+          // The writer spells only control bytes this way, and those with a short form short.
+          if (cp >= 0x20 || cp == '\b' || cp == '\t' || cp == '\n' || cp == '\f' || cp == '\r') canonical_ = false;
           if (cp < 0x80) {
             out->push_back(static_cast<char>(cp));
           } else if (cp < 0x800) {
@@ -210,6 +237,7 @@ class FastParser {
     for (const char* d = digits; d != q; ++d) v = v * 10 + static_cast<uint64_t>(*d - '0');  // 19 digits fit
     if (negative) {
       if (v > static_cast<uint64_t>(INT64_MAX)) return false;  // INT64_MIN too: nlohmann's
+      if (v == 0) canonical_ = false;                           // "-0" is written "0"
       *out = -static_cast<int64_t>(v);
     } else {
       *out = v;
@@ -218,13 +246,20 @@ class FastParser {
     return true;
   }
 
+  const char* begin_;
   const char* p_;
   const char* end_;
+  int depth_ = 0;
+  bool canonical_ = true;
 };
 
 }  // namespace
 
+int JsonNestingDepth(std::string_view text) { return NestingDepth(text); }
+
 std::optional<Json> FastParseJson(std::string_view text) { return FastParser(text).Document(); }
+
+std::optional<JsonPrefix> FastParseJsonPrefix(std::string_view text) { return FastParser(text).Prefix(); }
 
 Result<Json> ParseJson(std::string_view text, std::string_view label) {
   if (NestingDepth(text) > kMaxJsonDepth) {

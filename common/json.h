@@ -24,6 +24,9 @@ using Json = nlohmann::json;
 // Deepest nesting ParseJson accepts (deeper input is refused before parsing).
 inline constexpr int kMaxJsonDepth = 64;
 
+// Deepest nesting of arrays and objects in `text` (brackets inside strings not counted).
+int JsonNestingDepth(std::string_view text);
+
 // Parses JSON text. kInvalidArgument "<label>: malformed JSON: parse error at line 1, column 7: ..." on error.
 Result<Json> ParseJson(std::string_view text, std::string_view label = "body");
 
@@ -31,6 +34,17 @@ Result<Json> ParseJson(std::string_view text, std::string_view label = "body");
 // (any error, floats, out-of-range integers, \u surrogates). For the tests, which check that
 // what it accepts nlohmann accepts as the same tree.
 std::optional<Json> FastParseJson(std::string_view text);
+
+// One JSON value read from the very start of `text` by FastParseJson's rules (what follows it
+// is not looked at): the value, how many bytes it took, and whether those bytes are exactly
+// CanonicalJson(value). nullopt where FastParseJson would give up, and on nesting deeper
+// than kMaxJsonDepth. The decoders use it to read values out of a larger text in place.
+struct JsonPrefix {
+  Json value;
+  size_t size = 0;
+  bool canonical = false;
+};
+std::optional<JsonPrefix> FastParseJsonPrefix(std::string_view text);
 
 // The canonical bytes of a value. Invalid UTF-8 is replaced, never thrown. Byte for byte
 // what nlohmann's dump(-1, ' ', false, replace) writes (the digests of stored states depend on

@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "common/status.h"
+#include "sync/event.h"
 
 namespace daiban::sync {
 
@@ -38,6 +39,25 @@ common::Result<std::string> EncodeFrameWithRows(const common::Json& message, con
 //   kInvalidArgument    wrong magic; truncated or corrupt compressed data; malformed
 //                       JSON; not a JSON object
 common::Result<common::Json> DecodeFrame(std::string_view frame);
+
+// One event of a decoded frame: decoded and checked (EventFromJson's rules and messages), or
+// why not; and its "id" and "case" as sent, if they were strings, to name a refused one.
+struct FrameEvent {
+  common::Result<Event> event;
+  std::string id;
+  std::string case_id;
+};
+struct DecodedFrame {
+  common::Json message;  // with `<member>.events`, where it was an array, left empty
+  std::vector<FrameEvent> events;
+  bool read_in_place = false;  // the events were read from the text (the fast way), not from a tree
+};
+// DecodeFrame, with the events of `member`.events ("push" in a request, "pull" in a reply)
+// decoded one by one: where the message is written as nodes write it (compact), each event
+// is read in place from the text and keeps the text as its canonical bytes (no JSON tree of
+// the event, no second writing of it); otherwise the message is parsed whole as DecodeFrame
+// does. The same errors as DecodeFrame; the same events and verdicts either way.
+common::Result<DecodedFrame> DecodeFrameWithEvents(std::string_view frame, std::string_view member);
 
 }  // namespace daiban::sync
 

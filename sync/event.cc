@@ -120,13 +120,41 @@ bool KnownKind(std::string_view k) {
 
 namespace {
 
+// The checks on an event's values once each is read with its type, in this order, by both
+// decoders below (so both give the same message): `role` and `tier` as written.
+Status CheckFields(Event* e, const std::string& role, const std::string& tier, const std::string& where) {
+  DAIBAN_ASSIGN_OR_RETURN(EventIdParts id_parts, ParseEventId(e->id));
+  DAIBAN_ASSIGN_OR_RETURN(e->actor.role, common::ParseRole(role));
+  DAIBAN_ASSIGN_OR_RETURN(e->actor.tier, common::ParseTier(tier));
+  if (!KnownKind(e->kind)) return InvalidArgument(where + ": unknown kind '" + e->kind.substr(0, 40) + "'");
+  if (!std::is_sorted(e->parents.begin(), e->parents.end()) ||
+      std::adjacent_find(e->parents.begin(), e->parents.end()) != e->parents.end()) {
+    return InvalidArgument(where + ": parents must be sorted and unique");
+  }
+  if (id_parts.origin != e->origin) return InvalidArgument(where + ": id does not start with its origin node");
+  if (!IsDigits(e->origin_region, 12)) return InvalidArgument(where + ": origin_region must be 12 digits");
+  if (e->kind.rfind(kKindMasterPrefix, 0) == 0) {
+    if (!e->case_id.empty() || !e->region.empty()) {
+      return InvalidArgument(where + ": master-data events carry no case and no region");
+    }
+  } else {
+    if (!IsDigits(e->region, 12)) return InvalidArgument(where + ": region must be 12 digits");
+    if (e->case_id.size() < 14 || e->case_id.size() > 64 || e->case_id.compare(0, 12, e->region) != 0 ||
+        e->case_id[12] != '-') {
+      return InvalidArgument(where + ": case id must start with its region code and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Where(const Event& e) { return "event " + e.id.substr(0, 80); }
+
 // Reads the fields of `j` into an event; `body` is moved in by the caller.
 Result<Event> ReadFields(const Json& j) {
   if (!j.is_object()) return InvalidArgument("event: must be a JSON object");
   Event e;
   DAIBAN_ASSIGN_OR_RETURN(e.id, common::GetString(j, "id", "event"));
-  std::string where = "event " + e.id.substr(0, 80);
-  DAIBAN_RETURN_IF_ERROR(ParseEventId(e.id).status());
+  const std::string where = Where(e);
   auto hlc = j.find("hlc");
   if (hlc == j.end() || !hlc->is_number_unsigned()) return InvalidArgument(where + ": hlc must be a non-negative integer");
   e.hlc = hlc->get<uint64_t>();
@@ -136,11 +164,8 @@ Result<Event> ReadFields(const Json& j) {
   DAIBAN_ASSIGN_OR_RETURN(e.origin_region, common::GetString(j, "origin_region", where));
   DAIBAN_ASSIGN_OR_RETURN(e.actor.user, common::GetString(j, "user", where));
   DAIBAN_ASSIGN_OR_RETURN(std::string role, common::GetString(j, "role", where));
-  DAIBAN_ASSIGN_OR_RETURN(e.actor.role, common::ParseRole(role));
   DAIBAN_ASSIGN_OR_RETURN(std::string tier, common::GetString(j, "tier", where));
-  DAIBAN_ASSIGN_OR_RETURN(e.actor.tier, common::ParseTier(tier));
   DAIBAN_ASSIGN_OR_RETURN(e.kind, common::GetString(j, "kind", where));
-  if (!KnownKind(e.kind)) return InvalidArgument(where + ": unknown kind '" + e.kind.substr(0, 40) + "'");
   auto body = j.find("body");
   if (body == j.end() || !body->is_object()) return InvalidArgument(where + ": body must be a JSON object");
   auto parents = j.find("parents");
@@ -149,59 +174,125 @@ Result<Event> ReadFields(const Json& j) {
     if (!p.is_string()) return InvalidArgument(where + ": parents must hold event ids");
     e.parents.push_back(p.get<std::string>());
   }
-  if (!std::is_sorted(e.parents.begin(), e.parents.end()) ||
-      std::adjacent_find(e.parents.begin(), e.parents.end()) != e.parents.end()) {
-    return InvalidArgument(where + ": parents must be sorted and unique");
-  }
   if (j.size() != 12) return InvalidArgument(where + ": unexpected fields (an event has exactly 12)");
-
-  auto id_parts = ParseEventId(e.id);
-  if (id_parts->origin != e.origin) return InvalidArgument(where + ": id does not start with its origin node");
-  if (!IsDigits(e.origin_region, 12)) return InvalidArgument(where + ": origin_region must be 12 digits");
-  if (e.kind.rfind(kKindMasterPrefix, 0) == 0) {
-    if (!e.case_id.empty() || !e.region.empty()) {
-      return InvalidArgument(where + ": master-data events carry no case and no region");
-    }
-  } else {
-    if (!IsDigits(e.region, 12)) return InvalidArgument(where + ": region must be 12 digits");
-    if (e.case_id.size() < 14 || e.case_id.size() > 64 || e.case_id.compare(0, 12, e.region) != 0 ||
-        e.case_id[12] != '-') {
-      return InvalidArgument(where + ": case id must start with its region code and '-'");
-    }
-  }
+  DAIBAN_RETURN_IF_ERROR(CheckFields(&e, role, tier, where));
   return e;
 }
 
 // Sets the body, makes the canonical bytes once and checks their size.
-Result<Event> Finish(Event e, Json body, const std::string& where) {
+Result<Event> Finish(Event e, Json body) {
   e.body = std::move(body);
   e.canonical = CanonicalEventText(e);
   if (e.canonical.size() > kMaxEventBytes) {
-    return common::ResourceExhausted(where + ": event larger than " + std::to_string(kMaxEventBytes) + " bytes");
+    return common::ResourceExhausted(Where(e) + ": event larger than " + std::to_string(kMaxEventBytes) + " bytes");
   }
   return e;
 }
 
+// Reads an event's members in place, in their canonical order; any surprise ends it.
+class EventText {
+ public:
+  explicit EventText(std::string_view text) : text_(text) {}
+
+  bool Literal(std::string_view s) {
+    if (text_.substr(at_, s.size()) != s) return false;
+    at_ += s.size();
+    return true;
+  }
+  std::optional<Json> Member(std::string_view key) {
+    if (!Literal(key)) return std::nullopt;
+    auto v = common::FastParseJsonPrefix(text_.substr(at_));
+    if (!v) return std::nullopt;
+    at_ += v->size;
+    canonical_ = canonical_ && v->canonical;
+    return std::move(v->value);
+  }
+  bool String(std::string_view key, std::string* out) {
+    std::optional<Json> v = Member(key);
+    if (!v || !v->is_string()) return false;
+    *out = std::move(v->get_ref<std::string&>());
+    return true;
+  }
+  size_t at() const { return at_; }
+  bool canonical() const { return canonical_; }
+
+ private:
+  std::string_view text_;
+  size_t at_ = 0;
+  bool canonical_ = true;
+};
+
 }  // namespace
+
+std::optional<EventPrefix> ReadEventPrefix(std::string_view text) {
+  EventText t(text);
+  Event e;
+  std::string role, tier;
+  std::optional<Json> body = t.Member("{\"body\":");
+  if (!body || !body->is_object() || !t.String(",\"case\":", &e.case_id)) return std::nullopt;
+  std::optional<Json> hlc = t.Member(",\"hlc\":");
+  if (!hlc || !hlc->is_number_unsigned()) return std::nullopt;
+  e.hlc = hlc->get<uint64_t>();
+  if (!t.String(",\"id\":", &e.id) || !t.String(",\"kind\":", &e.kind) || !t.String(",\"origin\":", &e.origin) ||
+      !t.String(",\"origin_region\":", &e.origin_region)) {
+    return std::nullopt;
+  }
+  std::optional<Json> parents = t.Member(",\"parents\":");
+  if (!parents || !parents->is_array()) return std::nullopt;
+  for (auto& p : *parents) {
+    if (!p.is_string()) return std::nullopt;
+    e.parents.push_back(std::move(p.get_ref<std::string&>()));
+  }
+  if (!t.String(",\"region\":", &e.region) || !t.String(",\"role\":", &role) || !t.String(",\"tier\":", &tier) ||
+      !t.String(",\"user\":", &e.actor.user) || !t.Literal("}")) {
+    return std::nullopt;
+  }
+  EventPrefix out{Status(common::StatusCode::kInternal, "unset"), t.at(), e.id, e.case_id};
+  const std::string where = Where(e);
+  if (Status s = CheckFields(&e, role, tier, where); !s.ok()) {
+    out.event = s;
+    return out;
+  }
+  e.body = std::move(*body);
+  // Role and tier names are read back to their one spelling, so the text is the event's
+  // canonical bytes exactly when each member's value was.
+  if (t.canonical()) {
+    e.canonical = std::string(text.substr(0, t.at()));
+  } else {
+    e.canonical = CanonicalEventText(e);
+  }
+  if (e.canonical.size() > kMaxEventBytes) {
+    out.event = common::ResourceExhausted(where + ": event larger than " + std::to_string(kMaxEventBytes) + " bytes");
+    return out;
+  }
+  out.event = std::move(e);
+  return out;
+}
 
 Result<Event> EventFromJson(const Json& j) {
   DAIBAN_ASSIGN_OR_RETURN(Event e, ReadFields(j));
-  std::string where = "event " + e.id.substr(0, 80);
-  return Finish(std::move(e), j["body"], where);
+  return Finish(std::move(e), j["body"]);
 }
 
 Result<Event> EventFromJson(Json&& j) {
   DAIBAN_ASSIGN_OR_RETURN(Event e, ReadFields(j));
-  std::string where = "event " + e.id.substr(0, 80);
-  return Finish(std::move(e), std::move(j["body"]), where);
+  return Finish(std::move(e), std::move(j["body"]));
 }
 
 Result<Event> DecodeEvent(std::string_view bytes) {
+  if (std::optional<EventPrefix> fast = ReadEventPrefix(bytes); fast && fast->size == bytes.size()) {
+    return std::move(fast->event);
+  }
   DAIBAN_ASSIGN_OR_RETURN(Json j, common::ParseJson(bytes, "event"));
   return EventFromJson(std::move(j));
 }
 
 Result<Event> DecodeStoredEvent(std::string_view bytes) {
+  if (std::optional<EventPrefix> fast = ReadEventPrefix(bytes); fast && fast->size == bytes.size()) {
+    if (!fast->event.ok()) return common::DataLoss("stored event does not decode: " + fast->event.status().message());
+    fast->event->canonical = std::string(bytes);  // as stored, whatever its form
+    return std::move(fast->event);
+  }
   auto j = common::ParseJson(bytes, "stored event");
   if (!j.ok()) return common::DataLoss(j.status().message());
   auto e = ReadFields(*j);

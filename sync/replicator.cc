@@ -71,9 +71,9 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   DAIBAN_ASSIGN_OR_RETURN(std::string frame, EncodeFrameWithRows(request, rows));
 
   DAIBAN_ASSIGN_OR_RETURN(std::string reply_frame, transport->RoundTrip(frame));
-  auto reply_r = DecodeFrame(reply_frame);
+  auto reply_r = DecodeFrameWithEvents(reply_frame, "pull");
   if (!reply_r.ok()) return common::Unavailable("reply from " + parent_id + " unusable: " + reply_r.status().message());
-  Json& reply = *reply_r;
+  Json& reply = reply_r->message;
   std::string type = reply.value("type", "");
   if (type == kMsgError) {
     return Status(common::StatusCodeFromName(reply.value("code", "internal")),
@@ -86,7 +86,7 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   }
   const Json push = reply.value("push", Json::object());
   Json pull = reply.value("pull", Json::object());
-  if (!pull.contains("events") || !pull["events"].is_array()) pull["events"] = Json::array();
+
   const Json acks = reply.value("acks", Json::object());
   const int64_t now = replica_->clock()->NowMillis();
 
@@ -98,7 +98,7 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
   const std::string result = push.value("result", "");
   const bool moved_nothing =
       rows.empty() && result == "applied" && push.value("inserted", int64_t{0}) == 0 &&
-      push.value("refused", Json::array()).empty() && pull["events"].empty() && !pull.value("reset", false) &&
+      push.value("refused", Json::array()).empty() && reply_r->events.empty() && !pull.value("reset", false) &&
       pull.value("mark_ok", true) && acks.value("rows", Json::array()).empty();
   DAIBAN_RETURN_IF_ERROR(
       store->BeginBatch(moved_nothing ? EventStore::Commit::kLazy : EventStore::Commit::kDurable));
@@ -163,9 +163,9 @@ Status Replicator::Round(const std::string& parent_id, Transport* transport, Syn
     peer.resend_until = store->LastSeq();
     peer.pushed = LogPosition{};
   }
-  for (auto& ej : pull["events"]) {
-    std::string event_id = ej.is_object() ? ej.value("id", "") : "";
-    auto e = EventFromJson(std::move(ej));
+  for (FrameEvent& fe : reply_r->events) {
+    const std::string& event_id = fe.id;
+    Result<Event>& e = fe.event;
     Status why;
     if (!e.ok()) {
       why = e.status();

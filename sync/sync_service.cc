@@ -78,9 +78,9 @@ Result<bool> SyncService::ForgedHere(const Event& e) {
 }
 
 HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view request) {
-  auto msg = DecodeFrame(request);
+  auto msg = DecodeFrameWithEvents(request, "push");
   std::vector<StoredEvent> pulled;
-  Result<Json> reply = msg.ok() ? HandleSync(peer, *msg, &pulled) : Result<Json>(msg.status());
+  Result<Json> reply = msg.ok() ? HandleSync(peer, msg->message, msg->events, &pulled) : Result<Json>(msg.status());
   if (!reply.ok()) return {ErrorFrame(reply.status()), reply.status().code()};
   if (pulled.empty()) return {EncodeFrame(*reply), common::StatusCode::kOk};
   // The pulled events go into the frame as stored (canonical JSON), not through a DOM.
@@ -89,7 +89,8 @@ HandleResult SyncService::Handle(const PeerIdentity& peer, std::string_view requ
   return {std::move(frame).value(), common::StatusCode::kOk};
 }
 
-Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg, std::vector<StoredEvent>* pulled) {
+Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg, std::vector<FrameEvent>& events,
+                                     std::vector<StoredEvent>* pulled) {
   EventStore* store = replica_->store();
   // 1. Version and type.
   auto v = msg.find("v");
@@ -154,8 +155,8 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg, std::v
   DAIBAN_ASSIGN_OR_RETURN(LogPosition last, LogPositionFromJson(push->value("last", Json()), "push.last"));
   auto events_json = push->find("events");
   if (events_json == push->end() || !events_json->is_array()) return common::InvalidArgument("push.events must be an array");
-  if (events_json->size() > kMaxBatchEvents) {
-    return common::ResourceExhausted("push of " + std::to_string(events_json->size()) + " events is over the limit of " +
+  if (events.size() > kMaxBatchEvents) {
+    return common::ResourceExhausted("push of " + std::to_string(events.size()) + " events is over the limit of " +
                                      std::to_string(kMaxBatchEvents) + "; send smaller batches");
   }
   if (last.seq < base.seq) return common::InvalidArgument("push.last is before push.base");
@@ -200,7 +201,7 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg, std::v
     // Nothing pushed (the child's log ends where my record does): the batch only notes
     // when the child called, which may be lost (the hub also keeps it in memory), so its
     // commit need not wait for the disk. Anything else is durable before the reply.
-    const bool nothing_pushed = events_json->empty() && last == record.received;
+    const bool nothing_pushed = events.empty() && last == record.received;
     DAIBAN_RETURN_IF_ERROR(
         store->BeginBatch(nothing_pushed ? EventStore::Commit::kLazy : EventStore::Commit::kDurable));
     auto fail = [&](Status s) {
@@ -214,12 +215,10 @@ Result<Json> SyncService::HandleSync(const PeerIdentity& peer, Json& msg, std::v
                                      DiffersDetail(peer.node_id, record.received)});
       if (!s.ok()) return fail(s);
     }
-    for (auto& ej : *events_json) {
-      std::string id = ej.is_object() && ej.contains("id") && ej["id"].is_string() ? ej["id"].get<std::string>() : "";
-      std::string case_id = ej.is_object() && ej.contains("case") && ej["case"].is_string()
-                                ? ej["case"].get<std::string>().substr(0, 80)
-                                : "";
-      auto e = EventFromJson(std::move(ej));
+    for (FrameEvent& fe : events) {
+      const std::string& id = fe.id;
+      const std::string case_id = fe.case_id.substr(0, 80);
+      Result<Event>& e = fe.event;
       Status why;
       if (!e.ok()) {
         why = e.status();

@@ -19,6 +19,7 @@
 
 #include "common/status.h"
 #include "sync/admit.h"
+#include "sync/codec.h"
 #include "sync/protocol.h"
 #include "sync/replica.h"
 
@@ -72,8 +73,9 @@ class SyncService {
   int64_t ReportedPending(const std::string& peer) const;
 
  private:
-  // The reply, its pull.events left [] for the events in *pulled.
-  common::Result<common::Json> HandleSync(const PeerIdentity& peer, common::Json& msg,
+  // The reply, its pull.events left [] for the events in *pulled. `msg` is the request with
+  // push.events left [], its events decoded in `events` (sync/codec.h).
+  common::Result<common::Json> HandleSync(const PeerIdentity& peer, common::Json& msg, std::vector<FrameEvent>& events,
                                           std::vector<StoredEvent>* pulled);
   // True if `e` claims to be made here in this store's incarnation but is not held.
   common::Result<bool> ForgedHere(const Event& e);

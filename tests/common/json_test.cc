@@ -171,6 +171,52 @@ TEST(ParseJsonTest, TheFastPathAcceptsOnlyWhatNlohmannAcceptsAndBuildsTheSameTre
   EXPECT_GT(fast, 5000);  // the fast path is really taken (9,290 of the 30,000 texts)
 }
 
+TEST(ParseJsonTest, APrefixIsReadInPlaceAndKnownCanonicalExactlyWhenItIs) {
+  std::mt19937_64 rng(47);
+  int canonical = 0, not_canonical = 0;
+  for (int i = 0; i < 30000; ++i) {
+    std::string t = RandomText(rng);
+    const std::string tail = std::string(",\"next\":1}").substr(0, rng() % 12);
+    std::optional<JsonPrefix> p = FastParseJsonPrefix(t + tail);
+    std::optional<Json> whole = FastParseJson(t);
+    if (!p) continue;
+    // It read a value the fast parser builds the same way, and said how long its text is.
+    ASSERT_LE(p->size, t.size() + tail.size()) << "text #" << i;
+    std::optional<Json> again = FastParseJson(std::string_view(t + tail).substr(0, p->size));
+    ASSERT_TRUE(again.has_value()) << "text #" << i;
+    ASSERT_TRUE(SameTree(*again, p->value)) << "text #" << i;
+    if (whole && p->size == t.size()) {
+      ASSERT_TRUE(SameTree(*whole, p->value)) << "text #" << i;
+    }
+    // The verdict on canonical form is the writer's, both ways.
+    const bool is = CanonicalJson(p->value) == std::string_view(t + tail).substr(0, p->size);
+    ASSERT_EQ(p->canonical, is) << "text #" << i;
+    (is ? canonical : not_canonical) += 1;
+  }
+  EXPECT_GT(canonical, 3000);      // 4,0xx of the 30,000 texts
+  EXPECT_GT(not_canonical, 500);   // 939
+  // Each thing the writer would write otherwise, one at a time.
+  for (const char* t : {"{\"b\":1,\"a\":2}", "{\"a\":1,\"a\":1}", "[1, 2]", " 1", "\"\\/\"", "\"\\u0041\"",
+                        "\"\\u000A\"", "\"\\u000a\"", "\"\\u001F\"", "-0", "{\"a\" :1}"}) {
+    auto p = FastParseJsonPrefix(t);
+    if (std::string_view(t) == " 1") {
+      EXPECT_FALSE(p.has_value()) << t;  // a prefix starts at its value
+      continue;
+    }
+    ASSERT_TRUE(p.has_value()) << t;
+    EXPECT_FALSE(p->canonical) << t;
+  }
+  for (const char* t : {"{\"a\":1,\"b\":[true,null,-3,\"\\u001f\\n\\\"\"]}", "\"阜新\"", "{}", "[]", "0"}) {
+    auto p = FastParseJsonPrefix(t);
+    ASSERT_TRUE(p.has_value()) << t;
+    EXPECT_TRUE(p->canonical) << t;
+  }
+  // Nesting past the limit is left to ParseJson, which refuses it with its own message.
+  std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  EXPECT_FALSE(FastParseJsonPrefix(deep).has_value());
+  EXPECT_TRUE(FastParseJsonPrefix(deep.substr(1, deep.size() - 2)).has_value());
+}
+
 TEST(ParseJsonTest, TheFastPathTakesTheNodesOwnJson) {
   // Integers keep nlohmann's types: hlc and counters are read with is_number_unsigned().
   auto v = FastParseJson(R"({"hlc":1737705600000,"n":-3,"s":"阜新\n","a":[true,null,{}]})");
