@@ -137,6 +137,40 @@ bool ReadValue(std::string_view text, size_t* at, common::Json* out) {
   return true;
 }
 
+// The array at text[*pos] ('['), each element read in place as an event into *out.
+bool ReadEventsInPlace(std::string_view text, size_t* pos, std::vector<FrameEvent>* out) {
+  ++*pos;
+  if (text.substr(*pos, 1) == "]") {
+    ++*pos;
+    return true;
+  }
+  for (;;) {
+    std::optional<EventPrefix> e = ReadEventPrefix(text.substr(*pos));
+    if (!e) return false;
+    *pos += e->size;
+    out->push_back({std::move(e->event), std::move(e->id), std::move(e->case_id)});
+    if (text.substr(*pos, 1) == "]") {
+      ++*pos;
+      return true;
+    }
+    if (text.substr(*pos, 1) != ",") return false;
+    ++*pos;
+  }
+}
+
+// The object at text[*pos] ('{') into *value, its "events" array (if an array) read in
+// place into *events and left empty in *value.
+bool ReadMemberWithEvents(std::string_view text, size_t* pos, Json* value, std::vector<FrameEvent>* events) {
+  *value = Json::object();
+  auto& inner = value->get_ref<Json::object_t&>();
+  return WalkObject(text, pos, [&](const std::string& key, size_t* p) {
+    if (inner.count(key) != 0) return false;
+    if (key != "events" || text.substr(*p, 1) != "[") return ReadValue(text, p, &inner[key]);
+    inner[key] = Json::array();
+    return ReadEventsInPlace(text, p, events);
+  });
+}
+
 // The fast way: the events of `member`.events read one by one in place (sync/event.h's
 // ReadEventPrefix), the rest of the message parsed value by value. nullopt for any text it
 // does not expect (white space, a repeated key, an event it cannot read that way), which
@@ -146,40 +180,11 @@ std::optional<DecodedFrame> SplitFrame(std::string_view text, std::string_view m
   DecodedFrame out;
   out.message = Json::object();
   auto& message = out.message.get_ref<Json::object_t&>();
-  // The events of `member`.events, from its '['.
-  auto read_events = [&](size_t* pos) {
-    ++*pos;
-    if (text.substr(*pos, 1) == "]") {
-      ++*pos;
-      return true;
-    }
-    for (;;) {
-      std::optional<EventPrefix> e = ReadEventPrefix(text.substr(*pos));
-      if (!e) return false;
-      *pos += e->size;
-      out.events.push_back({std::move(e->event), std::move(e->id), std::move(e->case_id)});
-      if (text.substr(*pos, 1) == "]") {
-        ++*pos;
-        return true;
-      }
-      if (text.substr(*pos, 1) != ",") return false;
-      ++*pos;
-    }
-  };
   size_t at = 0;
   bool ok = WalkObject(text, &at, [&](const std::string& key, size_t* pos) {
     if (message.count(key) != 0) return false;
     if (key != member || text.substr(*pos, 1) != "{") return ReadValue(text, pos, &message[key]);
-    Json inner_json = Json::object();
-    auto& inner = inner_json.get_ref<Json::object_t&>();
-    bool inner_ok = WalkObject(text, pos, [&](const std::string& k, size_t* p) {
-      if (inner.count(k) != 0) return false;
-      if (k != "events" || text.substr(*p, 1) != "[") return ReadValue(text, p, &inner[k]);
-      inner[k] = Json::array();
-      return read_events(p);
-    });
-    message[key] = std::move(inner_json);
-    return inner_ok;
+    return ReadMemberWithEvents(text, pos, &message[key], &out.events);
   });
   if (!ok || at != text.size()) return std::nullopt;
   out.read_in_place = true;

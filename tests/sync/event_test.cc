@@ -1,14 +1,13 @@
 // Event encoding and validation: what a receiver accepts and the errors for what it refuses.
 #include <gtest/gtest.h>
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <random>
 
 #include "sync/codec.h"
 #include "sync/event.h"
 #include "sync/protocol.h"
+#include "tests/sync/test_net.h"
 
 namespace daiban::sync {
 namespace {
@@ -255,17 +254,6 @@ TEST(EventTest, TheInPlaceReaderAgreesWithTheGeneralDecoderOnEveryText) {
   EXPECT_GT(left, 8000);  // 13,914
 }
 
-// A frame of `text` as a node would send it (sync/codec.h), whatever the text.
-std::string RawFrame(const std::string& text) {
-  uLongf bound = compressBound(static_cast<uLong>(text.size()));
-  std::string out(bound, '\0');
-  EXPECT_EQ(compress2(reinterpret_cast<Bytef*>(out.data()), &bound, reinterpret_cast<const Bytef*>(text.data()),
-                      static_cast<uLong>(text.size()), 6),
-            Z_OK);
-  out.resize(bound);
-  return std::string(kFrameMagic) + out;
-}
-
 // A message text around `events`: as nodes write it, or with one change the frame reader
 // must leave to the whole-message parse (white space, a repeated key, the member or its
 // events of another type, members out of order, a float, an event that is not an object).
@@ -307,7 +295,7 @@ TEST(CodecTest, TheFrameReaderAgreesWithTheWholeMessageParse) {
         events.back() = common::CanonicalJson(j);
       }
     }
-    const std::string frame = RawFrame(MessageText(rng, member, events));
+    const std::string frame = testing::RawFrame(MessageText(rng, member, events));
     const auto reference = DecodeFrame(frame);
     const auto got = DecodeFrameWithEvents(frame, member);
     ASSERT_EQ(got.ok(), reference.ok()) << "frame #" << i;

@@ -3,6 +3,10 @@
 #ifndef DAIBAN_TESTS_SYNC_TEST_NET_H_
 #define DAIBAN_TESTS_SYNC_TEST_NET_H_
 
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <random>
@@ -11,6 +15,7 @@
 #include "common/calendar.h"
 #include "common/clock.h"
 #include "sync/replica.h"
+#include "sync/protocol.h"
 #include "sync/replicator.h"
 #include "sync/sync_service.h"
 #include "sync/transport.h"
@@ -114,6 +119,20 @@ inline common::Json SampleCreateBody(const std::string& name = "张三") {
           {"note", ""},
           {"materials_required", {"申请书", "居民身份证", "户口簿"}},
           {"materials", {"申请书"}}};
+}
+
+// A frame of `text` as a node would send it (sync/codec.h), whatever the text: the
+// magic, then `text` compressed at zlib `level`.
+inline std::string RawFrame(const std::string& text, int level = 6) {
+  uLongf bound = compressBound(static_cast<uLong>(text.size()));
+  std::string out(bound, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &bound, reinterpret_cast<const Bytef*>(text.data()),
+                static_cast<uLong>(text.size()), level) != Z_OK) {
+    std::fprintf(stderr, "RawFrame: compress2 failed\n");
+    std::abort();
+  }
+  out.resize(bound);
+  return std::string(kFrameMagic) + out;
 }
 
 }  // namespace daiban::sync::testing
