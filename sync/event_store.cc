@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "sync/protocol.h"
 #include "sync/verify.h"
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS cases(
   status TEXT NOT NULL,
   digest TEXT NOT NULL,
   state TEXT NOT NULL,
-  updated_seq INTEGER NOT NULL);
+  updated_seq INTEGER NOT NULL,
+  fold_hlc INTEGER);
 CREATE INDEX IF NOT EXISTS cases_region ON cases(region);
 CREATE TABLE IF NOT EXISTS vv(
   origin_inc TEXT PRIMARY KEY,
@@ -188,6 +190,14 @@ Status EventStore::Migrate() {
 
 Status EventStore::MigrateLocked() {
   DAIBAN_RETURN_IF_ERROR(db_->Exec(kSchema));
+  // cases.fold_hlc came later: a store from before gets the column, NULL (not known) in
+  // every row, so each case is folded from its log once before it folds incrementally.
+  DAIBAN_ASSIGN_OR_RETURN(
+      Stmt * col, db_->Prepare("SELECT COUNT(*) FROM pragma_table_info('cases') WHERE name = 'fold_hlc'"));
+  DAIBAN_ASSIGN_OR_RETURN(bool has_row, col->Step());
+  const bool has_fold_hlc = has_row && col->ColumnInt(0) > 0;
+  col->Reset();
+  if (!has_fold_hlc) DAIBAN_RETURN_IF_ERROR(db_->Exec("ALTER TABLE cases ADD COLUMN fold_hlc INTEGER"));
   DAIBAN_ASSIGN_OR_RETURN(Stmt * q, db_->Prepare("SELECT value FROM meta WHERE key='node_id'"));
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
   if (row) {
@@ -353,36 +363,51 @@ Result<InsertOutcome> EventStore::InsertImpl(const Event& e, std::string_view so
       known->Reset();
       it->second.is_new = !row;
     }
-    if (it->second.is_new) {  // last: e may be moved from here
-      if (take) {
-        it->second.added.push_back(std::move(*take));
-      } else {
-        it->second.added.push_back(e);
-      }
-      if (it->second.added.back().canonical.empty()) it->second.added.back().canonical = std::move(data);
+    // Last: e may be moved from here.
+    if (take) {
+      it->second.added.push_back(std::move(*take));
+    } else {
+      it->second.added.push_back(e);
     }
+    if (it->second.added.back().canonical.empty()) it->second.added.back().canonical = std::move(data);
   }
   return InsertOutcome::kInserted;
 }
 
 Status EventStore::RefoldCase(const std::string& case_id, DirtyCase* dirty) {
-  std::vector<Event> events;
+  const FoldOutput output = fold_listener_ ? FoldOutput::kWithState : FoldOutput::kTextOnly;
+  std::optional<CaseFold> fold;
   if (dirty->is_new) {
-    events = std::move(dirty->added);  // every event of a new case is in this batch
+    if (dirty->added.empty()) return Status::Ok();
+    fold = FoldCase(std::move(dirty->added), output);  // every event of a new case is in this batch
   } else {
-    DAIBAN_ASSIGN_OR_RETURN(events, CaseEvents(case_id));
+    // Usually the batch's events only extend the case (sync/merge.h ExtendFold): fold them
+    // onto the stored state. Else, or if the state's fold_hlc is not known, fold the log.
+    DAIBAN_ASSIGN_OR_RETURN(Stmt * get, db_->Prepare("SELECT state, fold_hlc FROM cases WHERE case_id = ?"));
+    get->Bind(1, case_id);
+    DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
+    if (row && !get->ColumnIsNull(1)) {
+      fold = ExtendFold(get->ColumnText(0), static_cast<HlcTimestamp>(get->ColumnInt(1)), std::move(dirty->added),
+                        output);
+    }
+    get->Reset();
+    if (fold) {
+      ++extended_folds_;
+    } else {
+      DAIBAN_ASSIGN_OR_RETURN(std::vector<Event> events, CaseEvents(case_id));
+      if (events.empty()) return Status::Ok();
+      fold = FoldCase(std::move(events), output);
+    }
   }
-  if (events.empty()) return Status::Ok();
-  CaseFold fold = FoldCase(std::move(events), fold_listener_ ? FoldOutput::kWithState : FoldOutput::kTextOnly);
   DAIBAN_ASSIGN_OR_RETURN(
-      Stmt * up, db_->Prepare("INSERT INTO cases(case_id, region, status, digest, state, updated_seq) "
-                              "VALUES(?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) FROM events)) "
+      Stmt * up, db_->Prepare("INSERT INTO cases(case_id, region, status, digest, state, updated_seq, fold_hlc) "
+                              "VALUES(?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) FROM events), ?6) "
                               "ON CONFLICT(case_id) DO UPDATE SET status = ?3, digest = ?4, state = ?5, "
-                              "updated_seq = excluded.updated_seq"));
-  up->Bind(1, case_id).Bind(2, fold.region).Bind(3, fold.status);
-  up->Bind(4, fold.digest).Bind(5, fold.canonical);
+                              "updated_seq = excluded.updated_seq, fold_hlc = ?6"));
+  up->Bind(1, case_id).Bind(2, fold->region).Bind(3, fold->status);
+  up->Bind(4, fold->digest).Bind(5, fold->canonical).Bind(6, static_cast<int64_t>(fold->max_hlc));
   DAIBAN_RETURN_IF_ERROR(up->Run());
-  return fold_listener_ ? fold_listener_(case_id, fold.state) : Status::Ok();
+  return fold_listener_ ? fold_listener_(case_id, fold->state) : Status::Ok();
 }
 
 Status EventStore::AdvanceVv(const std::string& origin_inc, const std::string& origin_region) {

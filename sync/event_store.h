@@ -163,6 +163,9 @@ class EventStore {
   common::Status CommitBatch();
   // Commits that waited for the disk (synchronous=FULL), since Open: what tests count.
   int64_t durable_commits() const { return durable_commits_; }
+  // Cases folded onto their stored state (sync/merge.h ExtendFold) instead of from their
+  // log, since the store was opened.
+  int64_t extended_folds() const { return extended_folds_; }
   // Discards everything since BeginBatch.
   void AbortBatch();
   bool in_batch() const { return in_batch_; }
@@ -263,9 +266,11 @@ class EventStore {
   bool in_batch_ = false;
   bool relaxed_ = false;  // the connection is at synchronous=NORMAL for a kLazy batch
   int64_t durable_commits_ = 0;
+  int64_t extended_folds_ = 0;
   std::string last_chain_;  // chain hash of the last row (including rows of the open batch)
   // Per batch: touched cases (with the events this batch added to each, and whether the
-  // case is new in this batch, so a new case folds without reading the store back),
+  // case is new in this batch, so a new case folds without reading the store back and
+  // an old one can fold onto its stored state),
   // origins and subtree deltas.
   struct DirtyCase {
     bool is_new = false;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/case_machine.h"
@@ -526,6 +527,7 @@ CaseFold FoldCase(std::vector<Event> events, FoldOutput output) {
     a.Close();
   }
 
+  for (const auto& e : events) out.max_hlc = std::max(out.max_hlc, e.hlc);
   state.Write(&out.canonical);
   out.digest = common::Sha256Hex(out.canonical);
   if (output == FoldOutput::kWithState) {
@@ -537,6 +539,197 @@ CaseFold FoldCase(std::vector<Event> events, FoldOutput output) {
     }
     out.state = std::move(parsed).value();
   }
+  return out;
+}
+
+namespace {
+
+// The facts a fold reached, read back from its state; nullopt if the state lacks them.
+std::optional<CaseFacts> FactsOfState(const Json& state) {
+  auto status = common::ParseCaseStatus(StrOr(state, "status"));
+  auto filed = common::ParseTier(StrOr(state, "filed_tier"));
+  auto holder = common::ParseTier(StrOr(state, "holder_tier"));
+  auto accept = common::ParseTier(StrOr(state, "accept_level"));
+  auto decide = common::ParseTier(StrOr(state, "decide_level"));
+  const Json* asked = Member(state, "supplement_requested");
+  if (!status.ok() || !filed.ok() || !holder.ok() || !accept.ok() || !decide.ok() || !asked ||
+      !asked->is_boolean()) {
+    return std::nullopt;
+  }
+  CaseFacts f;
+  f.status = *status;
+  f.filed_tier = *filed;
+  f.holder_tier = *holder;
+  f.accept_level = *accept;
+  f.decide_level = *decide;
+  f.supplement_requested_before = asked->get<bool>();
+  return f;
+}
+
+// The string members of a JSON array, in order, as a JSON array (as AppendStringMembers).
+Json StringMembers(const Json* array) {
+  Json out = Json::array();
+  if (array && array->is_array()) {
+    for (const auto& v : *array) {
+      if (v.is_string()) out.push_back(v);
+    }
+  }
+  return out;
+}
+
+// Rule 2 for an edit that has every event of the case as an ancestor: each field it
+// writes has it as its only head, so the value (and companions) are its own and the
+// field's conflict is settled.
+void ApplyEdit(const Event& e, Json* state) {
+  const Json* written = Member(e.body, "fields");
+  if (!written || !written->is_object()) return;
+  Json& fields = (*state)["fields"];
+  Json& conflicts = (*state)["conflicts"];
+  for (const std::string& field : EditableFields()) {
+    const Json* v = Member(*written, field.c_str());
+    if (!v || !v->is_string()) continue;
+    fields[field] = *v;
+    const Companions& names = CompanionsOf(field);
+    for (const std::string* key : {&names.hash, &names.masked}) {
+      if (key->empty()) continue;
+      const Json* c = Member(*written, key->c_str());
+      if (c && c->is_string()) {
+        fields[*key] = *c;
+      } else {
+        fields.erase(*key);
+      }
+    }
+    auto& list = conflicts.get_ref<Json::array_t&>();
+    list.erase(std::remove_if(list.begin(), list.end(), [&](const Json& c) { return StrOr(c, "field") == field; }),
+               list.end());
+  }
+}
+
+// Rule 3 for a step that has every step of the case as an ancestor: it is the last one
+// taken, from the facts reached so far.
+void ApplyLastStep(const Event& e, CaseFacts* facts, Json* state) {
+  const std::string& action_name = StrOr(e.body, "action");
+  auto action = common::ParseCaseAction(action_name);
+  std::string reason;
+  if (!action.ok()) {
+    reason = action.status().message();
+  } else {
+    auto next = common::CheckStep(*facts, *action, e.actor.tier, e.actor.role);
+    if (!next.ok()) reason = next.status().message();
+  }
+  const bool applied = reason.empty();
+  const std::string& date = StrOr(e.body, "date");
+  Json step = {{"action", action_name}, {"applied", applied},
+               {"event", e.id},         {"hlc", e.hlc},
+               {"tier", std::string(common::TierName(e.actor.tier))}, {"user", e.actor.user}};
+  if (applied) step["date"] = date;
+  (*state)["steps"].push_back(std::move(step));
+  if (!applied) {
+    (*state)["superseded"].push_back({{"action", action_name}, {"event", e.id}, {"reason", reason}});
+    return;
+  }
+  *facts = common::ApplyStep(*facts, *action, e.actor.tier);
+  Json& s = *state;
+  switch (*action) {
+    case CaseAction::kAccept:
+      s["accepted_on"] = date;
+      s["due_date"] = StrOr(e.body, "due_date");
+      break;
+    case CaseAction::kRequestSupplement:
+      s["supplement_missing"] = StringMembers(Member(e.body, "missing"));
+      s["supplement_reason"] = StrOr(e.body, "reason");
+      break;
+    case CaseAction::kSupplement: s["supplemented"] = true; break;
+    case CaseAction::kReject: s["rejected_reason"] = StrOr(e.body, "reason"); break;
+    case CaseAction::kDecide: {
+      const Json* ap = Member(e.body, "approved");
+      s["decision"] = {{"approved", ap && ap->is_boolean() && ap->get<bool>()},
+                       {"on", date},
+                       {"reason", StrOr(e.body, "reason")}};
+      break;
+    }
+    case CaseAction::kComplete: s["completed_on"] = date; break;
+    case CaseAction::kDeliver: s["delivered_on"] = date; break;
+    case CaseAction::kEvaluate: s["evaluation"] = StrOr(e.body, "evaluation"); break;
+    case CaseAction::kWithdraw: s["withdrawn_reason"] = StrOr(e.body, "reason"); break;
+    case CaseAction::kSubmit: s["submitted_on"] = date; break;
+    case CaseAction::kForward: break;
+  }
+}
+
+// True if every head in `state` is among e's parents (sorted, as a valid event's are).
+bool SeesEveryHead(const Json& state, const Event& e) {
+  const Json* heads = Member(state, "heads");
+  if (!heads || !heads->is_array() || heads->empty()) return false;
+  for (const auto& h : *heads) {
+    if (!h.is_string() || !std::binary_search(e.parents.begin(), e.parents.end(), h.get_ref<const std::string&>())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<CaseFold> ExtendFold(std::string_view prior, HlcTimestamp prior_max_hlc, std::vector<Event> added,
+                                   FoldOutput output) {
+#ifdef DAIBAN_MUTANT
+  if (g_mutation != 0) return std::nullopt;  // a mutant's rules are FoldCase's alone
+#endif
+  if (added.empty()) return std::nullopt;
+  auto parsed = common::ParseJson(prior, "case state");
+  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
+  Json state = std::move(parsed).value();
+  const Json* count = Member(state, "events");
+  if (Member(state, "incomplete") || !Member(state, "created") || !count || !count->is_number_unsigned()) {
+    return std::nullopt;
+  }
+  for (const char* array : {"conflicts", "comments", "materials", "steps", "superseded"}) {
+    const Json* a = Member(state, array);
+    if (!a || !a->is_array()) return std::nullopt;
+  }
+  const Json* fields = Member(state, "fields");
+  if (!fields || !fields->is_object()) return std::nullopt;
+  std::optional<CaseFacts> facts = FactsOfState(state);
+  if (!facts) return std::nullopt;
+  std::sort(added.begin(), added.end(), EventOrderLess);
+  added.erase(std::unique(added.begin(), added.end(), [](const Event& a, const Event& b) { return a.id == b.id; }),
+              added.end());
+
+  uint64_t events = count->get<uint64_t>();
+  HlcTimestamp max_hlc = prior_max_hlc;
+  for (const Event& e : added) {
+    if (e.kind == kKindCreate || e.hlc <= max_hlc || !SeesEveryHead(state, e)) return std::nullopt;
+    max_hlc = e.hlc;
+    ++events;
+    state["heads"] = Json::array({e.id});
+    if (e.kind == kKindEdit) {
+      ApplyEdit(e, &state);
+    } else if (e.kind == kKindMaterials) {  // rule 4: a set, kept sorted
+      std::set<std::string> materials;
+      AddStrings(state, "materials", &materials);
+      AddStrings(e.body, "add", &materials);
+      state["materials"] = Json(materials);
+    } else if (e.kind == kKindComment) {  // rule 4: comments in rule-1 order, this one last
+      const Json* text = Member(e.body, "text");
+      if (text && text->is_string()) {
+        state["comments"].push_back({{"event", e.id}, {"hlc", e.hlc}, {"text", *text}, {"user", e.actor.user}});
+      }
+    } else if (e.kind == kKindStep) {
+      ApplyLastStep(e, &*facts, &state);
+    }
+  }
+  state["events"] = events;
+  CaseFold out;
+  out.status = std::string(common::CaseStatusName(facts->status));
+  state["status"] = out.status;
+  state["holder_tier"] = std::string(common::TierName(facts->holder_tier));
+  state["supplement_requested"] = facts->supplement_requested_before;
+  out.region = StrOr(state, "region");
+  out.max_hlc = max_hlc;
+  out.canonical = common::CanonicalJson(state);
+  out.digest = common::Sha256Hex(out.canonical);
+  if (output == FoldOutput::kWithState) out.state = std::move(state);
   return out;
 }
 

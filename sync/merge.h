@@ -24,7 +24,9 @@
 #ifndef DAIBAN_SYNC_MERGE_H_
 #define DAIBAN_SYNC_MERGE_H_
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/json.h"
@@ -41,6 +43,7 @@ struct CaseFold {
   std::string digest;     // hex SHA-256 of `canonical`
   std::string region;     // the state's "region" and "status", for the cases table
   std::string status;
+  HlcTimestamp max_hlc = 0;  // the greatest hlc among the events folded (0 for none)
 };
 
 enum class FoldOutput {
@@ -50,6 +53,21 @@ enum class FoldOutput {
 
 // REQUIRES: every event has the same case_id (not master data). Duplicates are ignored.
 CaseFold FoldCase(std::vector<Event> events, FoldOutput output = FoldOutput::kWithState);
+
+// The fold of a case's events E and `added`, worked out from `prior` (the canonical state
+// FoldCase wrote for E; `prior_max_hlc` its max_hlc) without E, when the added events
+// extend the case: taken in rule-1 order, each has every head of the case so far among
+// its parents and an hlc above every event so far, so it is last in rule 1's order and in
+// rule 3's, and a descendant of every event. Then its effect is only its own: one head,
+// its fields written over (their conflicts settled), its step applied last, its comment
+// and materials added. The result is byte-identical to FoldCase(E ∪ added)
+// (tests/sync/fold_test.cc checks it on random histories and real stories).
+// nullopt, and the caller folds all the events, for anything else: an added event that
+// does not extend the case, a case.create, a state still waiting for its create, a `prior`
+// that is not such a state, and any mutant build.
+// REQUIRES: `added` are events of prior's case, none of them in E.
+std::optional<CaseFold> ExtendFold(std::string_view prior, HlcTimestamp prior_max_hlc, std::vector<Event> added,
+                                   FoldOutput output = FoldOutput::kWithState);
 
 #ifdef DAIBAN_MUTANT
 // Only in the mutant build of sync/ (tests/CMakeLists.txt), used to show that the

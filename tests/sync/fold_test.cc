@@ -15,6 +15,7 @@
 #include "common/region.h"
 #include "sync/merge.h"
 #include "sync/protocol.h"
+#include "sync/replica.h"
 #include "tests/support/case_story.h"
 #include "tests/sync/fold_reference.h"
 
@@ -41,6 +42,43 @@ class HistoryGen {
     for (size_t r = Pick(3); r > 0; --r) input.push_back(events[Pick(events.size())]);  // repeats
     std::shuffle(input.begin(), input.end(), rng_);
     return input;
+  }
+
+  // An event that extends `events` (sync/merge.h ExtendFold): every event so far among its
+  // parents and a clock above all of theirs. Of any kind but a create; a step is one the
+  // case allows from where it is (`facts`, if known) about half of the time.
+  // A field in conflict (`conflicted`, if any) is written over, settling it, often.
+  Event Extend(const std::vector<Event>& events, const common::CaseFacts* facts,
+               const std::string& conflicted = "") {
+    const int k = static_cast<int>(events.size()) + 100;
+    Event e = MakeEvent(events, k);
+    while (e.kind == kKindCreate) e = MakeEvent(events, k);
+    e.parents.clear();
+    HlcTimestamp hlc = 0;
+    for (const auto& p : events) {
+      e.parents.push_back(p.id);
+      hlc = std::max(hlc, p.hlc);
+    }
+    std::sort(e.parents.begin(), e.parents.end());
+    e.parents.erase(std::unique(e.parents.begin(), e.parents.end()), e.parents.end());
+    e.hlc = hlc + 1 + Pick(3);
+    if (facts && Chance(50)) {
+      auto tier = static_cast<common::Tier>(Pick(4));
+      auto role = static_cast<common::Role>(Pick(3));
+      auto allowed = common::AllowedActions(*facts, tier, role);
+      if (!allowed.empty()) {
+        e.kind = std::string(kKindStep);
+        e.actor.tier = tier;
+        e.actor.role = role;
+        e.body = Body(e.kind);
+        e.body["action"] = common::CaseActionName(allowed[Pick(allowed.size())]);
+      }
+    } else if (!conflicted.empty() && Chance(60)) {
+      e.kind = std::string(kKindEdit);
+      e.body = Body(e.kind);
+      e.body["fields"] = Json::object({{conflicted, Text()}});
+    }
+    return e;
   }
 
  private:
@@ -257,6 +295,157 @@ TEST(FoldTest, NoEventsFoldToAnEmptyIncompleteState) {
   CaseFold f = FoldCase({});
   EXPECT_EQ(f.state["incomplete"], "the case.create event has not arrived yet");
   EXPECT_EQ(f.state["fields"], Json::object());
+}
+
+// The distinct events of `events`.
+std::vector<Event> Distinct(std::vector<Event> events) {
+  std::sort(events.begin(), events.end(), EventOrderLess);
+  events.erase(std::unique(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.id == b.id; }),
+               events.end());
+  return events;
+}
+
+// ExtendFold(FoldCase(before), added) is FoldCase(before + added) in every output, or nothing.
+// Returns whether it gave a fold.
+bool ExpectSameExtension(const std::vector<Event>& before, const std::vector<Event>& added, const std::string& what) {
+  CaseFold prior = FoldCase(before, FoldOutput::kTextOnly);
+  std::optional<CaseFold> got = ExtendFold(prior.canonical, prior.max_hlc, added, FoldOutput::kTextOnly);
+  if (!got) return false;
+  std::vector<Event> all = before;
+  all.insert(all.end(), added.begin(), added.end());
+  CaseFold full = FoldCase(all);
+  EXPECT_EQ(got->canonical, full.canonical) << what;
+  EXPECT_EQ(got->digest, full.digest) << what;
+  EXPECT_EQ(got->region, full.region) << what;
+  EXPECT_EQ(got->status, full.status) << what;
+  EXPECT_EQ(got->max_hlc, full.max_hlc) << what;
+  EXPECT_TRUE(got->state.is_null()) << what;
+  std::optional<CaseFold> tree = ExtendFold(prior.canonical, prior.max_hlc, added);
+  EXPECT_TRUE(tree.has_value()) << what;
+  if (tree) {
+    EXPECT_EQ(tree->state, full.state) << what;
+  }
+  return true;
+}
+
+TEST(FoldTest, ExtendingAFoldEqualsFoldingEveryEventOnRandomHistories) {
+  HistoryGen gen(20261205);
+  int extended = 0, settled = 0, stepped = 0, superseded = 0, refused_in_arrival_order = 0, taken_in_arrival_order = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string what = "random history " + std::to_string(i);
+    std::vector<Event> history = Distinct(gen.Make());
+    // 1. Events made to extend it, one to four, folded on one at a time and all at once.
+    std::vector<Event> chain;
+    for (size_t n = 1 + i % 4; n > 0; --n) {
+      std::vector<Event> so_far = history;
+      so_far.insert(so_far.end(), chain.begin(), chain.end());
+      CaseFold fold = FoldCase(so_far);
+      auto facts = Replica::FactsOf(fold.state);
+      std::string conflicted = fold.state["conflicts"].empty() ? "" : fold.state["conflicts"][0].value("field", "");
+      chain.push_back(gen.Extend(so_far, facts.ok() ? &*facts : nullptr, conflicted));
+    }
+    const bool has_create = !FoldCase(history).state.contains("incomplete");
+    std::vector<Event> so_far = history;
+    for (const Event& e : chain) {
+      CaseFold before = FoldCase(so_far, FoldOutput::kTextOnly);
+      bool got = ExpectSameExtension(so_far, {e}, what);
+      if (::testing::Test::HasFailure()) return;
+      // Every such event extends a case that has its create.
+      EXPECT_EQ(got, has_create) << what;
+      if (got) {
+        ++extended;
+        Json b = Json::parse(before.canonical);
+        std::vector<Event> next = so_far;
+        next.push_back(e);
+        Json a = FoldCase(next).state;
+        settled += a["conflicts"].size() < b["conflicts"].size();
+        stepped += a["steps"].size() > b["steps"].size() && a["status"] != b["status"];
+        superseded += a["superseded"].size() > b["superseded"].size();
+      }
+      so_far.push_back(e);
+    }
+    EXPECT_EQ(ExpectSameExtension(history, chain, what + " (the chain at once)"), has_create) << what;
+    // 2. The history's own events in arrival order: whenever one is folded on, it agrees.
+    std::vector<Event> arrival = history;
+    std::shuffle(arrival.begin(), arrival.end(), std::mt19937_64(i));
+    for (size_t k = 1; k < arrival.size(); ++k) {
+      std::vector<Event> before(arrival.begin(), arrival.begin() + static_cast<std::ptrdiff_t>(k));
+      bool got = ExpectSameExtension(before, {arrival[k]}, what + " arrival " + std::to_string(k));
+      taken_in_arrival_order += got;
+      refused_in_arrival_order += !got;
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+  std::printf("extended %d times (%d settling a conflict, %d moving the status, %d superseded); in arrival order "
+              "%d taken, %d left to the full fold\n",
+              extended, settled, stepped, superseded, taken_in_arrival_order, refused_in_arrival_order);
+  EXPECT_GT(extended, 2000);
+  EXPECT_GT(settled, 50);
+  EXPECT_GT(stepped, 300);
+  EXPECT_GT(superseded, 300);
+  EXPECT_GT(refused_in_arrival_order, 1000);
+}
+
+TEST(FoldTest, ExtendingAFoldEqualsFoldingEveryEventOnRealStories) {
+  auto tree = common::RegionTree::LoadDir(std::string(DAIBAN_SHARED_DATA) + "/regions", "3706");
+  ASSERT_TRUE(tree.ok()) << tree.status().message();
+  auto catalog = common::Catalog::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/catalog/items.csv");
+  ASSERT_TRUE(catalog.ok()) << catalog.status().message();
+  auto calendar =
+      common::WorkCalendar::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/calendar/cn-holidays-2025-2026.csv");
+  ASSERT_TRUE(calendar.ok()) << calendar.status().message();
+  daiban::testing::Generator gen(*tree, *catalog, *calendar, 11);
+  for (int i = 1; i <= 300; ++i) {
+    gen.MakeCase(i);
+    // A story's steps happen one after another: each one after the create extends the case.
+    std::vector<Event> story = Distinct(gen.events());
+    gen.events().clear();
+    for (size_t k = 1; k < story.size(); ++k) {
+      std::vector<Event> before(story.begin(), story.begin() + static_cast<std::ptrdiff_t>(k));
+      EXPECT_TRUE(ExpectSameExtension(before, {story[k]}, "story " + std::to_string(i) + " step " + std::to_string(k)));
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TEST(FoldTest, OnlyAnEventThatExtendsTheCaseIsFoldedOn) {
+  HistoryGen gen(5);
+  std::vector<Event> history;
+  while (history.empty() || FoldCase(history).state.contains("incomplete")) history = Distinct(gen.Make());
+  CaseFold prior = FoldCase(history, FoldOutput::kTextOnly);
+  Event e = gen.Extend(history, nullptr);
+  ASSERT_TRUE(ExtendFold(prior.canonical, prior.max_hlc, {e}).has_value());
+
+  Event create = e;
+  create.kind = std::string(kKindCreate);
+  EXPECT_FALSE(ExtendFold(prior.canonical, prior.max_hlc, {create})) << "a second create";
+  Event early = e;
+  early.hlc = prior.max_hlc;
+  EXPECT_FALSE(ExtendFold(prior.canonical, prior.max_hlc, {early})) << "a clock not above every event's";
+  Event blind = e;
+  blind.parents.clear();
+  EXPECT_FALSE(ExtendFold(prior.canonical, prior.max_hlc, {blind})) << "no parents";
+  Json heads = Json::parse(prior.canonical)["heads"];
+  Event partial = e;
+  partial.parents.erase(std::find(partial.parents.begin(), partial.parents.end(), heads[0].get<std::string>()));
+  EXPECT_FALSE(ExtendFold(prior.canonical, prior.max_hlc, {partial})) << "a head unseen";
+  EXPECT_FALSE(ExtendFold(prior.canonical, prior.max_hlc, {})) << "nothing added";
+  EXPECT_FALSE(ExtendFold("{not json", prior.max_hlc, {e})) << "a state that does not parse";
+  EXPECT_FALSE(ExtendFold("[]", prior.max_hlc, {e})) << "a state that is not an object";
+  Json no_status = Json::parse(prior.canonical);
+  no_status.erase("status");
+  EXPECT_FALSE(ExtendFold(common::CanonicalJson(no_status), prior.max_hlc, {e})) << "a state without its status";
+  CaseFold incomplete = FoldCase({}, FoldOutput::kTextOnly);
+  EXPECT_FALSE(ExtendFold(incomplete.canonical, 0, {e})) << "a case still waiting for its create";
+  // Two in the wrong order are refused: the second one given does not extend the first.
+  Event second = gen.Extend([&] {
+    std::vector<Event> v = history;
+    v.push_back(e);
+    return v;
+  }(), nullptr);
+  EXPECT_TRUE(ExtendFold(prior.canonical, prior.max_hlc, {second, e}).has_value()) << "taken in rule-1 order";
+  second.parents.erase(std::find(second.parents.begin(), second.parents.end(), e.id));
+  EXPECT_FALSE(ExtendFold(prior.canonical, prior.max_hlc, {second, e})) << "concurrent with each other";
 }
 
 }  // namespace

@@ -5,8 +5,12 @@
 #include <filesystem>
 #include <set>
 
+#include "common/catalog.h"
+#include "common/region.h"
 #include "sync/codec.h"
+#include "sync/merge.h"
 #include "sync/protocol.h"
+#include "tests/support/case_story.h"
 #include "tests/sync/test_net.h"
 
 namespace daiban::sync {
@@ -489,6 +493,119 @@ TEST(DurabilityTest, AnIdleSyncWaitsForNoDiskAndWhatMovesDoes) {
   village.reset();
   town.reset();
   fs::remove_all(dir);
+}
+
+// ---- folding a stored case on ----
+
+// A case's events arriving one batch at a time in the order they were made fold onto its
+// stored state (sync/merge.h ExtendFold); one that does not extend the case folds the whole
+// log; a store from before cases.fold_hlc folds each case from its log once. Every stored
+// state is FoldCase of the case's events either way.
+TEST(StoreFoldTest, StoredCasesAreFoldedOnWhenTheirEventsExtendThemAndFromTheLogElse) {
+  namespace fs = std::filesystem;
+  auto tree = common::RegionTree::LoadDir(std::string(DAIBAN_SHARED_DATA) + "/regions", "3706");
+  ASSERT_TRUE(tree.ok()) << tree.status().message();
+  auto catalog = common::Catalog::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/catalog/items.csv");
+  ASSERT_TRUE(catalog.ok()) << catalog.status().message();
+  auto calendar =
+      common::WorkCalendar::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/calendar/cn-holidays-2025-2026.csv");
+  ASSERT_TRUE(calendar.ok()) << calendar.status().message();
+  daiban::testing::Generator gen(*tree, *catalog, *calendar, 3);
+  std::vector<std::vector<Event>> stories;
+  size_t longest = 0;
+  for (int i = 1; i <= 40; ++i) {
+    gen.MakeCase(i);
+    stories.push_back(gen.events());
+    gen.events().clear();
+    longest = std::max(longest, stories.back().size());
+  }
+  fs::path path = fs::temp_directory_path() / ("daiban_store_fold_" + std::to_string(::getpid()) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+  StoreOptions so;
+  so.path = path.string();
+  so.node_id = "hub";
+  so.region = "370600000000";
+  so.tier = Tier::kCity;
+  auto expect_folds = [&](EventStore* store, const std::string& what) {
+    for (const auto& story : stories) {
+      auto got = store->GetCase(story[0].case_id);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(got->canonical, FoldCase(story).canonical) << what << ": " << story[0].case_id;
+    }
+  };
+  auto insert = [](EventStore* store, const std::vector<Event>& batch) {
+    ASSERT_TRUE(store->BeginBatch().ok());
+    for (const auto& e : batch) ASSERT_EQ(*store->Insert(e, "t"), InsertOutcome::kInserted) << e.id;
+    ASSERT_TRUE(store->CommitBatch().ok());
+  };
+  {
+    auto store = EventStore::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    // Batch k holds every story's k-th event: each after the first extends its case.
+    int64_t extending = 0;
+    for (size_t k = 0; k < longest; ++k) {
+      std::vector<Event> batch;
+      for (const auto& story : stories) {
+        if (k < story.size()) batch.push_back(story[k]);
+      }
+      extending += k > 0 ? static_cast<int64_t>(batch.size()) : 0;
+      insert(store->get(), batch);
+    }
+    EXPECT_EQ((*store)->extended_folds(), extending);
+    EXPECT_GT(extending, 100);
+    expect_folds(store->get(), "in order");
+    // A comment concurrent with the case's last event (it saw only the first) and one that
+    // saw everything, in one batch: the log is folded.
+    std::vector<Event>& first = stories[0];
+    Event side = first.back();
+    side.id = MakeEventId(side.origin, "000000000001", 900);
+    side.kind = std::string(kKindComment);
+    side.body = Json{{"text", "补充说明"}};
+    side.parents = {first[0].id};
+    Event after = side;
+    after.id = MakeEventId(side.origin, "000000000001", 901);
+    after.parents = {first.back().id};
+    after.hlc = side.hlc + 1;
+    int64_t before = (*store)->extended_folds();
+    insert(store->get(), {side, after});
+    EXPECT_EQ((*store)->extended_folds(), before) << "a concurrent event is folded from the log";
+    first.push_back(side);
+    first.push_back(after);
+    expect_folds(store->get(), "after a concurrent event");
+    // One that extends it again is folded on.
+    Event settle = after;
+    settle.id = MakeEventId(side.origin, "000000000001", 902);
+    settle.parents = {after.id, side.id};
+    std::sort(settle.parents.begin(), settle.parents.end());
+    settle.hlc = after.hlc + 1;
+    insert(store->get(), {settle});
+    EXPECT_EQ((*store)->extended_folds(), before + 1);
+    first.push_back(settle);
+    expect_folds(store->get(), "after extending again");
+  }
+  {
+    // A store from before the column: its cases' fold_hlc is not known.
+    auto db = common::Db::Open(so.path);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Exec("ALTER TABLE cases DROP COLUMN fold_hlc").ok());
+  }
+  auto store = EventStore::Open(so);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::vector<Event>& second = stories[1];
+  for (int n = 0; n < 2; ++n) {
+    Event e = second.back();
+    e.id = MakeEventId(e.origin, "000000000001", 910 + n);
+    e.kind = std::string(kKindComment);
+    e.body = Json{{"text", "第" + std::to_string(n) + "次"}};
+    e.parents = {second.back().id};
+    e.hlc = second.back().hlc + 1;
+    insert(store->get(), {e});
+    second.push_back(e);
+    EXPECT_EQ((*store)->extended_folds(), n) << "the first fold after the upgrade reads the log";
+  }
+  expect_folds(store->get(), "after the upgrade");
+  store->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
 }
 
 }  // namespace
