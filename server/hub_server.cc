@@ -245,10 +245,7 @@ common::Result<std::unique_ptr<HubServer>> HubServer::Open(const HubOptions& opt
   DAIBAN_ASSIGN_OR_RETURN(auto store, sync::EventStore::Open(so));
   h->stats_ = std::make_unique<Stats>(store->db(), &h->catalog_, &h->calendar_, &h->regions_);
   DAIBAN_RETURN_IF_ERROR(h->stats_->Init());
-  Stats* stats = h->stats_.get();
-  store->set_fold_listener([stats](const std::string& id, const common::Json& state) {
-    return stats->OnCaseFolded(id, state);
-  });
+  store->set_fold_listener(h->stats_.get());
   h->replica_ = std::make_unique<sync::Replica>(std::move(store), common::SystemClock::Get());
   DAIBAN_RETURN_IF_ERROR(h->ApplyPublishedMaster());
   h->service_ = std::make_unique<sync::SyncService>(h->replica_.get());

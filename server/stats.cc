@@ -74,18 +74,28 @@ Status Stats::Init() {
   bool fill = row && need->ColumnInt(0) != 0;
   need->Reset();
   if (!fill) return Status::Ok();
+  return InTransaction([&]() -> Status {
+    std::vector<std::array<std::string, 4>> open;
+    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT region, item, agent, due_date FROM stat_open"));
+    while (true) {
+      DAIBAN_ASSIGN_OR_RETURN(bool more, q->Step());
+      if (!more) break;
+      open.push_back({q->ColumnText(0), q->ColumnText(1), q->ColumnText(2), q->ColumnText(3)});
+    }
+    q->Reset();
+    for (const auto& o : open) DAIBAN_RETURN_IF_ERROR(ApplyDue(o[0], o[1], o[2], o[3], +1));
+    return Status::Ok();
+  });
+}
+
+Status Stats::InTransaction(const std::function<Status()>& body) {
   common::Transaction tx(db_);
-  DAIBAN_RETURN_IF_ERROR(tx.Begin());
-  std::vector<std::array<std::string, 4>> open;
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT region, item, agent, due_date FROM stat_open"));
-  while (true) {
-    DAIBAN_ASSIGN_OR_RETURN(bool more, q->Step());
-    if (!more) break;
-    open.push_back({q->ColumnText(0), q->ColumnText(1), q->ColumnText(2), q->ColumnText(3)});
-  }
-  q->Reset();
-  for (const auto& o : open) DAIBAN_RETURN_IF_ERROR(ApplyDue(o[0], o[1], o[2], o[3], +1));
-  return tx.Commit();
+  Status s = tx.Begin();
+  if (s.ok()) s = body();
+  if (s.ok()) s = Flush();
+  if (s.ok()) s = tx.Commit();
+  if (!s.ok()) Discard();  // tx rolls back as it goes out of scope
+  return s;
 }
 
 std::vector<Stats::Contribution> Stats::ContributionsOf(const Json& state) const {
@@ -142,34 +152,57 @@ Status Stats::Apply(const std::string& region, const std::string& item, const st
   if (cs.empty()) return Status::Ok();
   const common::ServiceItem* it = catalog_->Find(item);
   std::string dept = it ? it->department : "";
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up,
-                          db_->Prepare("INSERT INTO stat_day(prefix, dim, day, metric, n) VALUES(?, ?, ?, ?, ?) "
-                                       "ON CONFLICT(prefix, dim, day, metric) DO UPDATE SET n = n + excluded.n"));
   for (const auto& [level, prefix] : PrefixesOf(region)) {
     for (const auto& dim : DimsOf(level, item, dept, agent)) {
-      for (const auto& c : cs) {
-        up->Bind(1, prefix).Bind(2, dim).Bind(3, c.day).Bind(4, c.metric).Bind(5, sign * c.n);
-        DAIBAN_RETURN_IF_ERROR(up->Run());
-      }
+      for (const auto& c : cs) day_delta_[{prefix, dim, c.day, c.metric}] += sign * c.n;
     }
   }
-  return Status::Ok();
+  return FlushIfLarge();
 }
 
 Status Stats::ApplyDue(const std::string& region, const std::string& item, const std::string& agent,
                        const std::string& due, int sign) {
   const common::ServiceItem* it = catalog_->Find(item);
   std::string dept = it ? it->department : "";
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up,
-                          db_->Prepare("INSERT INTO stat_due(prefix, dim, due_date, n) VALUES(?, ?, ?, ?) "
-                                       "ON CONFLICT(prefix, dim, due_date) DO UPDATE SET n = n + excluded.n"));
   for (const auto& [level, prefix] : PrefixesOf(region)) {
-    for (const auto& dim : DimsOf(level, item, dept, agent)) {
-      up->Bind(1, prefix).Bind(2, dim).Bind(3, due).Bind(4, sign);
+    for (const auto& dim : DimsOf(level, item, dept, agent)) due_delta_[{prefix, dim, due}] += sign;
+  }
+  return FlushIfLarge();
+}
+
+Status Stats::FlushIfLarge() {
+  return day_delta_.size() + due_delta_.size() < kMaxPendingRows ? Status::Ok() : Flush();
+}
+
+Status Stats::Flush() {
+  if (!day_delta_.empty()) {
+    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up,
+                            db_->Prepare("INSERT INTO stat_day(prefix, dim, day, metric, n) VALUES(?, ?, ?, ?, ?) "
+                                         "ON CONFLICT(prefix, dim, day, metric) DO UPDATE SET n = n + excluded.n"));
+    for (const auto& [key, n] : day_delta_) {
+      if (n == 0) continue;  // the batch moved the row and moved it back
+      up->Bind(1, key[0]).Bind(2, key[1]).Bind(3, key[2]).Bind(4, key[3]).Bind(5, n);
       DAIBAN_RETURN_IF_ERROR(up->Run());
     }
+    day_delta_.clear();
+  }
+  if (!due_delta_.empty()) {
+    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up,
+                            db_->Prepare("INSERT INTO stat_due(prefix, dim, due_date, n) VALUES(?, ?, ?, ?) "
+                                         "ON CONFLICT(prefix, dim, due_date) DO UPDATE SET n = n + excluded.n"));
+    for (const auto& [key, n] : due_delta_) {
+      if (n == 0) continue;
+      up->Bind(1, key[0]).Bind(2, key[1]).Bind(3, key[2]).Bind(4, n);
+      DAIBAN_RETURN_IF_ERROR(up->Run());
+    }
+    due_delta_.clear();
   }
   return Status::Ok();
+}
+
+void Stats::Discard() {
+  day_delta_.clear();
+  due_delta_.clear();
 }
 
 Status Stats::OnCaseFolded(const std::string& case_id, const Json& state) {
@@ -244,11 +277,10 @@ Status Stats::OnCaseFolded(const std::string& case_id, const Json& state) {
 }
 
 Status Stats::Rebuild() {
-  common::Transaction tx(db_);
-  DAIBAN_RETURN_IF_ERROR(tx.Begin());
-  DAIBAN_RETURN_IF_ERROR(db_->Exec("DELETE FROM stat_day; DELETE FROM stat_case; DELETE FROM stat_open; DELETE FROM stat_due;"));
-  std::vector<std::pair<std::string, std::string>> rows;
-  {
+  return InTransaction([&]() -> Status {
+    DAIBAN_RETURN_IF_ERROR(
+        db_->Exec("DELETE FROM stat_day; DELETE FROM stat_case; DELETE FROM stat_open; DELETE FROM stat_due;"));
+    std::vector<std::pair<std::string, std::string>> rows;
     DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT case_id, state FROM cases ORDER BY case_id"));
     while (true) {
       DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
@@ -256,12 +288,12 @@ Status Stats::Rebuild() {
       rows.emplace_back(q->ColumnText(0), q->ColumnText(1));
     }
     q->Reset();
-  }
-  for (const auto& [id, text] : rows) {
-    DAIBAN_ASSIGN_OR_RETURN(Json state, common::ParseJson(text));
-    DAIBAN_RETURN_IF_ERROR(OnCaseFolded(id, state));
-  }
-  return tx.Commit();
+    for (const auto& [id, text] : rows) {
+      DAIBAN_ASSIGN_OR_RETURN(Json state, common::ParseJson(text));
+      DAIBAN_RETURN_IF_ERROR(OnCaseFolded(id, state));
+    }
+    return Status::Ok();
+  });
 }
 
 Result<Json> Stats::Sum(const std::string& prefix, const std::string& dim, const std::string& from,

@@ -11,6 +11,8 @@
 #ifndef DAIBAN_SERVER_STATS_H_
 #define DAIBAN_SERVER_STATS_H_
 
+#include <array>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "common/region.h"
 #include "common/sqlite.h"
 #include "common/status.h"
+#include "sync/event_store.h"
 
 namespace daiban::server {
 
@@ -43,7 +46,10 @@ struct StatsQuery {
   std::string from, to;    // inclusive dates "YYYY-MM-DD"
 };
 
-class Stats {
+// The day and due-date counts a batch moves are gathered in memory, one delta per row,
+// and written in key order at Flush (before the batch's commit), so a row many cases of
+// the batch touch is written once.
+class Stats : public sync::EventStore::FoldListener {
  public:
   // REQUIRES: db, catalog, calendar and regions outlive the object.
   Stats(common::Db* db, const common::Catalog* catalog, const common::WorkCalendar* calendar,
@@ -54,8 +60,12 @@ class Stats {
   common::Status Init();
 
   // The fold listener: brings the case's contributions to `state`. REQUIRES: inside a
-  // transaction (the event store's batch).
-  common::Status OnCaseFolded(const std::string& case_id, const common::Json& state);
+  // transaction (the event store's batch), and Flush before it commits.
+  common::Status OnCaseFolded(const std::string& case_id, const common::Json& state) override;
+  // Writes the gathered day and due-date deltas. REQUIRES: inside the same transaction.
+  common::Status Flush() override;
+  // Drops the gathered deltas (their transaction was rolled back).
+  void Discard() override;
 
   // Drops every aggregate and recomputes from the folded cases in `cases` (the event
   // store's table). One transaction.
@@ -93,8 +103,19 @@ class Stats {
   // and dimension it counts under.
   common::Status ApplyDue(const std::string& region, const std::string& item, const std::string& agent,
                           const std::string& due, int sign);
+  // Flush once the gathered deltas reach kMaxPendingRows rows (a bound on memory; Rebuild
+  // folds every case in one transaction).
+  static constexpr size_t kMaxPendingRows = 100000;
+  common::Status FlushIfLarge();
+  // Runs `body` in a transaction of its own and flushes before the commit; on failure
+  // the transaction is rolled back and the deltas are dropped.
+  common::Status InTransaction(const std::function<common::Status()>& body);
   common::Result<common::Json> Sum(const std::string& prefix, const std::string& dim, const std::string& from,
                                    const std::string& to);
+
+  // Deltas not yet written: (prefix, dim, day, metric) and (prefix, dim, due_date).
+  std::map<std::array<std::string, 4>, int64_t> day_delta_;
+  std::map<std::array<std::string, 3>, int64_t> due_delta_;
 
   common::Db* db_;
   const common::Catalog* catalog_;

@@ -180,6 +180,7 @@ Status EventStore::Migrate() {
   // commit, not one each (~60 ms on a new file here, which the city benchmark showed).
   DAIBAN_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   Status s = MigrateLocked();
+  if (s.ok() && fold_listener_) s = fold_listener_->Flush();
   if (s.ok()) s = db_->Exec("COMMIT");
   if (!s.ok()) {
     (void)db_->Exec("ROLLBACK");
@@ -248,6 +249,7 @@ void EventStore::AbortBatch() {
   if (!in_batch_) return;
   (void)db_->Exec("ROLLBACK");
   in_batch_ = false;
+  if (fold_listener_) fold_listener_->Discard();
   (void)EndLazy();
   auto end = End();
   last_chain_ = end.ok() ? end->chain : std::string();
@@ -299,6 +301,7 @@ Status EventStore::CommitBatch() {
       if (!s.ok()) break;
     }
   }
+  if (s.ok() && fold_listener_) s = fold_listener_->Flush();
   if (s.ok()) s = db_->Exec("COMMIT");
   if (!s.ok()) {
     int64_t clock_before = ack_clock_bumped_ ? ack_clock_ - 1 : ack_clock_;
@@ -407,7 +410,7 @@ Status EventStore::RefoldCase(const std::string& case_id, DirtyCase* dirty) {
   up->Bind(1, case_id).Bind(2, fold->region).Bind(3, fold->status);
   up->Bind(4, fold->digest).Bind(5, fold->canonical).Bind(6, static_cast<int64_t>(fold->max_hlc));
   DAIBAN_RETURN_IF_ERROR(up->Run());
-  return fold_listener_ ? fold_listener_(case_id, fold->state) : Status::Ok();
+  return fold_listener_ ? fold_listener_->OnCaseFolded(case_id, fold->state) : Status::Ok();
 }
 
 Status EventStore::AdvanceVv(const std::string& origin_inc, const std::string& origin_region) {

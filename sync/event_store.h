@@ -27,7 +27,6 @@
 #define DAIBAN_SYNC_EVENT_STORE_H_
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -142,11 +141,21 @@ class EventStore {
   const std::string& incarnation() const { return incarnation_; }
   bool is_hub() const { return options_.tier == common::Tier::kCity; }
 
-  // Called for every case refolded by CommitBatch, inside its transaction, with the
-  // case's new folded state: derived tables (the hub's statistics) kept in db() stay
-  // exactly in step with the log. A non-OK status aborts the whole batch.
-  using FoldListener = std::function<common::Status(const std::string& case_id, const common::Json& state)>;
-  void set_fold_listener(FoldListener fn) { fold_listener_ = std::move(fn); }
+  // What keeps derived tables in db() (the hub's statistics, server/stats.h) exactly in
+  // step with the log. Everything is called inside the batch's transaction; a non-OK
+  // status aborts the whole batch.
+  class FoldListener {
+   public:
+    virtual ~FoldListener() = default;
+    // Every case CommitBatch refolded, with its new folded state.
+    virtual common::Status OnCaseFolded(const std::string& case_id, const common::Json& state) = 0;
+    // After the batch's last fold, before its commit: writes what the listener gathered.
+    virtual common::Status Flush() = 0;
+    // The batch was rolled back: drops what the listener gathered and has not written.
+    virtual void Discard() = 0;
+  };
+  // REQUIRES: `listener` outlives the store or is replaced first (nullptr: none).
+  void set_fold_listener(FoldListener* listener) { fold_listener_ = listener; }
   // The store's database, for a fold listener's own tables. Not for the store's tables.
   common::Db* db() { return db_.get(); }
 
@@ -277,7 +286,7 @@ class EventStore {
     std::vector<Event> added;
   };
   std::map<std::string, DirtyCase> dirty_cases_;
-  FoldListener fold_listener_;
+  FoldListener* fold_listener_ = nullptr;
   std::map<std::string, std::string> dirty_origins_;  // origin_inc -> origin_region
   struct SubtreeDelta {
     int64_t max_seq = 0;

@@ -279,8 +279,7 @@ class CityBench {
     if (n.tier == Tier::kCity) {
       stats_ = std::make_unique<server::Stats>(store->db(), &catalog_, &calendar_, &tree_);
       Must(stats_->Init(), "stats init");
-      server::Stats* stats = stats_.get();
-      store->set_fold_listener([stats](const std::string& id, const Json& state) { return stats->OnCaseFolded(id, state); });
+      store->set_fold_listener(stats_.get());
     }
     n.replica = std::make_unique<sync::Replica>(std::move(store), &n.clock);
     if (!n.children.empty()) n.service = std::make_unique<sync::SyncService>(n.replica.get());

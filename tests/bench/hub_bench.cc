@@ -1,7 +1,7 @@
 // Benchmark of the hub's ingest and statistics queries (not a test; ./ops/bench.sh hub).
 //
 //   hub_bench [--cases N] [--reps R] [--query-cases N1,N2,...] [--pool P] [--direct D]
-//             [--remap 0|1] [--dir DIR] [--shared DIR]
+//             [--remap 0|1] [--dir DIR] [--shared DIR] [--keep 0|1]
 //
 // 1. Ingest. Generates N case stories over the real Yantai tree (tests/support/case_story.h),
 //    shuffled, then in each of R repetitions (files in /tmp, WAL, synchronous=FULL, batches
@@ -11,7 +11,8 @@
 //      store   the event store without statistics
 //      hub     the event store with the statistics listener (what the hub runs)
 //    and times city-, county- and township-level queries over a year on the last hub
-//    store (p50/p95 of 200 each).
+//    store (p50/p95 of 200 each). With --keep 1 that store stays in DIR (hub<R-1>.db), to
+//    look into (e.g. sqlite3's dbstat); DIR is emptied at the next run.
 // 2. Queries at size. For each size in --query-cases (default 1000000,10000000; 0 = none),
 //    a fresh statistics database is filled without the event log: P case stories (default
 //    200,000) are generated and folded once with sync::FoldCase (the event store's fold),
@@ -83,11 +84,7 @@ void RemoveDb(const fs::path& p) {
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
 }
 
-struct MasterData {
-  common::RegionTree tree;
-  common::Catalog catalog;
-  common::WorkCalendar calendar;
-};
+using MasterData = testing::StoryData;
 
 // ---- 1. ingest: raw vs store vs hub, alternating ----
 
@@ -97,7 +94,7 @@ struct IngestResult {
   size_t events = 0;
 };
 
-IngestResult RunIngest(const MasterData& md, int64_t cases, int64_t reps, const fs::path& dir) {
+IngestResult RunIngest(const MasterData& md, int64_t cases, int64_t reps, const fs::path& dir, bool keep_store) {
   testing::Generator gen(md.tree, md.catalog, md.calendar, 7);
   for (int64_t i = 0; i < cases; ++i) gen.MakeCase(static_cast<int>(i + 1));
   std::vector<sync::Event> events = gen.events();
@@ -144,9 +141,7 @@ IngestResult RunIngest(const MasterData& md, int64_t cases, int64_t reps, const 
     if (stats_out) {
       stats = std::make_unique<server::Stats>((*store)->db(), &md.catalog, &md.calendar, &md.tree);
       Check(stats->Init(), "stats init");
-      server::Stats* raw = stats.get();
-      (*store)->set_fold_listener(
-          [raw](const std::string& id, const common::Json& s) { return raw->OnCaseFolded(id, s); });
+      (*store)->set_fold_listener(stats.get());
     }
     auto t0 = Clock::now();
     for (size_t i = 0; i < events.size(); i += 1000) {
@@ -214,7 +209,7 @@ IngestResult RunIngest(const MasterData& md, int64_t cases, int64_t reps, const 
   out.township = time_queries(townships);
   stats.reset();
   hub.reset();
-  RemoveDb(dir / ("hub" + std::to_string(reps - 1) + ".db"));
+  if (!keep_store) RemoveDb(dir / ("hub" + std::to_string(reps - 1) + ".db"));
   return out;
 }
 
@@ -292,6 +287,7 @@ SizeResult FillAndQuery(const MasterData& md, std::vector<common::Json>& pool, i
         s["case"] = id;
         Check(stats.OnCaseFolded(id, s), "OnCaseFolded");
       }
+      Check(stats.Flush(), "fill flush");
       Check((*db)->Exec("COMMIT"), "fill commit");
       if (Secs(Clock::now() - last_report) > 30) {
         last_report = Clock::now();
@@ -408,17 +404,15 @@ int Main(int argc, char** argv) {
   std::vector<int64_t> sizes = ParseSizes(flags.Get("query-cases", "1000000,10000000"));
   std::string shared = flags.Get("shared", std::string(DAIBAN_SOURCE_DIR) + "/../shared/data");
   std::string config = std::string(DAIBAN_SOURCE_DIR) + "/config";
-  auto tree = common::RegionTree::LoadDir(shared + "/regions", "3706");
-  auto catalog = common::Catalog::LoadCsv(config + "/catalog/items.csv");
-  auto calendar = common::WorkCalendar::LoadCsv(config + "/calendar/cn-holidays-2025-2026.csv");
-  if (!tree.ok() || !catalog.ok() || !calendar.ok())
-    Die("cannot load master data (is ../shared/data there?)");
-  MasterData md{std::move(tree).value(), std::move(catalog).value(), std::move(calendar).value()};
+  auto loaded = testing::LoadStoryData(shared, config);
+  if (!loaded.ok()) Die("cannot load master data (is ../shared/data there?): " + loaded.status().ToString());
+  MasterData md = std::move(loaded).value();
   fs::path dir = flags.Get("dir", (fs::temp_directory_path() / "daiban_hub_bench").string());
   fs::remove_all(dir);
   fs::create_directories(dir);
 
-  IngestResult in = RunIngest(md, cases, reps, dir);
+  const bool keep = flags.GetInt("keep", 0).value() != 0;
+  IngestResult in = RunIngest(md, cases, reps, dir, keep);
 
   std::vector<SizeResult> at_size;
   if (!sizes.empty()) {
@@ -496,7 +490,7 @@ int Main(int argc, char** argv) {
         static_cast<long long>(std::min(pool_size, *std::max_element(sizes.begin(), sizes.end()))),
         remap ? " and random villages" : " in the same regions", static_cast<long long>(direct));
   }
-  fs::remove_all(dir);
+  if (!keep) fs::remove_all(dir);
   return 0;
 }
 

@@ -30,15 +30,12 @@ using common::Tier;
 class StatsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto tree = common::RegionTree::LoadDir(std::string(DAIBAN_SHARED_DATA) + "/regions", "3706");
-    ASSERT_TRUE(tree.ok()) << tree.status().ToString();
-    tree_ = new common::RegionTree(std::move(tree).value());
-    auto cat = common::Catalog::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/catalog/items.csv");
-    ASSERT_TRUE(cat.ok());
-    catalog_ = new common::Catalog(std::move(cat).value());
-    auto cal = common::WorkCalendar::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/calendar/cn-holidays-2025-2026.csv");
-    ASSERT_TRUE(cal.ok());
-    calendar_ = new common::WorkCalendar(std::move(cal).value());
+    auto data = testing::LoadStoryData(DAIBAN_SHARED_DATA, std::string(DAIBAN_SOURCE_DIR) + "/config");
+    ASSERT_TRUE(data.ok()) << data.status().ToString();
+    data_ = new testing::StoryData(std::move(data).value());
+    tree_ = &data_->tree;
+    catalog_ = &data_->catalog;
+    calendar_ = &data_->calendar;
   }
   void SetUp() override {
     sync::StoreOptions so;
@@ -51,7 +48,7 @@ class StatsTest : public ::testing::Test {
     store_ = std::move(store).value();
     stats_ = std::make_unique<Stats>(store_->db(), catalog_, calendar_, tree_);
     ASSERT_TRUE(stats_->Init().ok());
-    store_->set_fold_listener([this](const std::string& id, const Json& s) { return stats_->OnCaseFolded(id, s); });
+    store_->set_fold_listener(stats_.get());
   }
   // Inserts events in batches of 500.
   void Ingest(const std::vector<sync::Event>& events) {
@@ -76,12 +73,14 @@ class StatsTest : public ::testing::Test {
     return rows;
   }
 
+  static testing::StoryData* data_;
   static common::RegionTree* tree_;
   static common::Catalog* catalog_;
   static common::WorkCalendar* calendar_;
   std::unique_ptr<sync::EventStore> store_;
   std::unique_ptr<Stats> stats_;
 };
+testing::StoryData* StatsTest::data_ = nullptr;
 common::RegionTree* StatsTest::tree_ = nullptr;
 common::Catalog* StatsTest::catalog_ = nullptr;
 common::WorkCalendar* StatsTest::calendar_ = nullptr;
@@ -212,6 +211,80 @@ TEST_F(StatsTest, AYearOfYantaiCasesShuffledAndDuplicatedMatchesTheGroundTruth) 
   ASSERT_TRUE(stats_->Init().ok());
   EXPECT_EQ(DumpTables(), incremental);
   check({"370600000000", "", "", "", "2025-01-01", "2025-12-31"}, [](const Truth&) { return true; }, "city after upgrade");
+}
+
+// Fails the batch at its n-th fold, after handing the folds before it to the statistics.
+class FailAtFold : public sync::EventStore::FoldListener {
+ public:
+  FailAtFold(Stats* stats, int n) : stats_(stats), n_(n) {}
+  common::Status OnCaseFolded(const std::string& id, const Json& state) override {
+    if (++folds_ == n_) return common::Internal("this fold fails on purpose");
+    return stats_->OnCaseFolded(id, state);
+  }
+  common::Status Flush() override { return stats_->Flush(); }
+  void Discard() override { stats_->Discard(); }
+
+ private:
+  Stats* stats_;
+  int n_;
+  int folds_ = 0;
+};
+
+// The statistics gather a batch's counts in memory and write them before its commit: a
+// batch or a rebuild that is rolled back must leave none of them behind for the next one.
+TEST_F(StatsTest, ARolledBackBatchOrRebuildLeavesNoCountBehind) {
+  Generator gen(*tree_, *catalog_, *calendar_, 77);
+  for (int i = 0; i < 400; ++i) gen.MakeCase(i + 1);
+  std::vector<sync::Event> stream = gen.events();
+  std::shuffle(stream.begin(), stream.end(), gen.rng());
+  // Three parts: ingested, then a failed batch and the same again whole, then a failed
+  // rebuild and the third part.
+  auto part = [&](size_t from, size_t to) {
+    return std::vector<sync::Event>(stream.begin() + static_cast<std::ptrdiff_t>(from * stream.size() / 4),
+                                    stream.begin() + static_cast<std::ptrdiff_t>(to * stream.size() / 4));
+  };
+  auto expect_as_rebuilt = [&](const std::string& what) {
+    std::vector<std::string> incremental = DumpTables();
+    ASSERT_TRUE(stats_->Rebuild().ok());
+    EXPECT_EQ(DumpTables(), incremental) << what;
+  };
+  Ingest(part(0, 2));
+  const std::vector<std::string> first = DumpTables();
+  ASSERT_FALSE(first.empty());
+
+  // A batch whose 100th fold fails is rolled back, with the 99 folds' counts.
+  FailAtFold failing(stats_.get(), 100);
+  store_->set_fold_listener(&failing);
+  ASSERT_TRUE(store_->BeginBatch().ok());
+  for (const auto& e : part(2, 3)) ASSERT_TRUE(store_->Insert(e, "t").ok());
+  common::Status failed = store_->CommitBatch();
+  EXPECT_NE(failed.message().find("fails on purpose"), std::string::npos) << failed.ToString();
+  EXPECT_EQ(DumpTables(), first);
+  store_->set_fold_listener(stats_.get());
+  Ingest(part(2, 3));
+  expect_as_rebuilt("after the failed batch");
+  const std::vector<std::string> second = DumpTables();
+  EXPECT_NE(second, first);
+
+  // A rebuild that meets an unreadable state is rolled back too (the last case in id order,
+  // so every other case has been counted first).
+  auto last = store_->db()->Prepare("SELECT case_id, state FROM cases ORDER BY case_id DESC LIMIT 1");
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE(*(*last)->Step());
+  const std::string last_id = (*last)->ColumnText(0), last_state = (*last)->ColumnText(1);
+  (*last)->Reset();
+  auto set_state = [&](const std::string& text) {
+    auto up = store_->db()->Prepare("UPDATE cases SET state = ? WHERE case_id = ?");
+    ASSERT_TRUE(up.ok());
+    (*up)->Bind(1, text).Bind(2, last_id);
+    ASSERT_TRUE((*up)->Run().ok());
+  };
+  set_state("{\"case\":");
+  EXPECT_FALSE(stats_->Rebuild().ok());
+  set_state(last_state);
+  EXPECT_EQ(DumpTables(), second);
+  Ingest(part(3, 4));
+  expect_as_rebuilt("after the failed rebuild");
 }
 
 TEST_F(StatsTest, BadQueriesAreClearErrors) {

@@ -15,10 +15,27 @@
 #include "common/case_machine.h"
 #include "common/catalog.h"
 #include "common/region.h"
+#include "common/status.h"
 #include "sync/event.h"
 #include "sync/protocol.h"
 
 namespace daiban::testing {
+
+// What the stories are told over: the real Yantai 烟台市 (3706) region tree from the
+// shared data (`shared_data`, e.g. ../shared/data) and the catalog and calendar the
+// product ships in `config` (the clone's config/).
+struct StoryData {
+  common::RegionTree tree;
+  common::Catalog catalog;
+  common::WorkCalendar calendar;
+};
+inline common::Result<StoryData> LoadStoryData(const std::string& shared_data, const std::string& config) {
+  DAIBAN_ASSIGN_OR_RETURN(common::RegionTree tree, common::RegionTree::LoadDir(shared_data + "/regions", "3706"));
+  DAIBAN_ASSIGN_OR_RETURN(common::Catalog catalog, common::Catalog::LoadCsv(config + "/catalog/items.csv"));
+  DAIBAN_ASSIGN_OR_RETURN(common::WorkCalendar calendar,
+                          common::WorkCalendar::LoadCsv(config + "/calendar/cn-holidays-2025-2026.csv"));
+  return StoryData{std::move(tree), std::move(catalog), std::move(calendar)};
+}
 
 using common::CaseAction;
 using common::Date;

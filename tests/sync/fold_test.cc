@@ -274,14 +274,9 @@ TEST(FoldTest, WritesTheReferenceStateBytesOnRandomHistories) {
 }
 
 TEST(FoldTest, WritesTheReferenceStateBytesOnRealStories) {
-  auto tree = common::RegionTree::LoadDir(std::string(DAIBAN_SHARED_DATA) + "/regions", "3706");
-  ASSERT_TRUE(tree.ok()) << tree.status().message();
-  auto catalog = common::Catalog::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/catalog/items.csv");
-  ASSERT_TRUE(catalog.ok()) << catalog.status().message();
-  auto calendar =
-      common::WorkCalendar::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/calendar/cn-holidays-2025-2026.csv");
-  ASSERT_TRUE(calendar.ok()) << calendar.status().message();
-  daiban::testing::Generator gen(*tree, *catalog, *calendar, 7);
+  auto data = daiban::testing::LoadStoryData(DAIBAN_SHARED_DATA, std::string(DAIBAN_SOURCE_DIR) + "/config");
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  daiban::testing::Generator gen(data->tree, data->catalog, data->calendar, 7);
   for (int i = 1; i <= 300; ++i) {
     gen.MakeCase(i);
     ExpectSameFold(gen.events(), "story " + std::to_string(i));
@@ -387,14 +382,9 @@ TEST(FoldTest, ExtendingAFoldEqualsFoldingEveryEventOnRandomHistories) {
 }
 
 TEST(FoldTest, ExtendingAFoldEqualsFoldingEveryEventOnRealStories) {
-  auto tree = common::RegionTree::LoadDir(std::string(DAIBAN_SHARED_DATA) + "/regions", "3706");
-  ASSERT_TRUE(tree.ok()) << tree.status().message();
-  auto catalog = common::Catalog::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/catalog/items.csv");
-  ASSERT_TRUE(catalog.ok()) << catalog.status().message();
-  auto calendar =
-      common::WorkCalendar::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/calendar/cn-holidays-2025-2026.csv");
-  ASSERT_TRUE(calendar.ok()) << calendar.status().message();
-  daiban::testing::Generator gen(*tree, *catalog, *calendar, 11);
+  auto data = daiban::testing::LoadStoryData(DAIBAN_SHARED_DATA, std::string(DAIBAN_SOURCE_DIR) + "/config");
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  daiban::testing::Generator gen(data->tree, data->catalog, data->calendar, 11);
   for (int i = 1; i <= 300; ++i) {
     gen.MakeCase(i);
     // A story's steps happen one after another: each one after the create extends the case.

@@ -503,14 +503,9 @@ TEST(DurabilityTest, AnIdleSyncWaitsForNoDiskAndWhatMovesDoes) {
 // state is FoldCase of the case's events either way.
 TEST(StoreFoldTest, StoredCasesAreFoldedOnWhenTheirEventsExtendThemAndFromTheLogElse) {
   namespace fs = std::filesystem;
-  auto tree = common::RegionTree::LoadDir(std::string(DAIBAN_SHARED_DATA) + "/regions", "3706");
-  ASSERT_TRUE(tree.ok()) << tree.status().message();
-  auto catalog = common::Catalog::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/catalog/items.csv");
-  ASSERT_TRUE(catalog.ok()) << catalog.status().message();
-  auto calendar =
-      common::WorkCalendar::LoadCsv(std::string(DAIBAN_SOURCE_DIR) + "/config/calendar/cn-holidays-2025-2026.csv");
-  ASSERT_TRUE(calendar.ok()) << calendar.status().message();
-  daiban::testing::Generator gen(*tree, *catalog, *calendar, 3);
+  auto data = daiban::testing::LoadStoryData(DAIBAN_SHARED_DATA, std::string(DAIBAN_SOURCE_DIR) + "/config");
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  daiban::testing::Generator gen(data->tree, data->catalog, data->calendar, 3);
   std::vector<std::vector<Event>> stories;
   size_t longest = 0;
   for (int i = 1; i <= 40; ++i) {
