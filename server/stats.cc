@@ -11,11 +11,53 @@ using common::Json;
 using common::Result;
 using common::Status;
 
+namespace {
+
+// The metrics, in the order of stat_day's columns (each column is named after its metric).
+constexpr std::array<std::string_view, kStatMetricCount> kMetrics = {
+    "received", "on_the_spot", "proxy", "accepted", "rejected", "supplement_requested", "withdrawn",
+    "completed", "completed_on_time", "days_to_complete", "evaluated", "eval_1", "eval_2", "eval_3", "eval_4",
+    "eval_5", "satisfied"};
+
+// The metric's column index; kStatMetricCount if it is none.
+size_t MetricIndex(std::string_view metric) {
+  return static_cast<size_t>(std::find(kMetrics.begin(), kMetrics.end(), metric) - kMetrics.begin());
+}
+
+// "a, b, c" of f(metric) for every metric.
+template <typename F>
+std::string EachMetric(F f) {
+  std::string out;
+  for (std::string_view m : kMetrics) {
+    if (!out.empty()) out += ", ";
+    out += f(std::string(m));
+  }
+  return out;
+}
+
+// One row per (series, day): day is days since 1970-01-01, a column per metric.
+const std::string& DayTableSql() {
+  static const std::string sql =
+      "CREATE TABLE IF NOT EXISTS stat_day(series INTEGER NOT NULL, day INTEGER NOT NULL, " +
+      EachMetric([](const std::string& m) { return m + " INTEGER NOT NULL DEFAULT 0"; }) +
+      ", PRIMARY KEY(series, day)) WITHOUT ROWID;";
+  return sql;
+}
+const std::string& DayUpsertSql() {
+  static const std::string sql = [] {
+    std::string values;
+    for (size_t i = 0; i < kStatMetricCount; ++i) values += ", ?" + std::to_string(i + 3);
+    return "INSERT INTO stat_day(series, day, " + EachMetric([](const std::string& m) { return m; }) +
+           ") VALUES(?1, ?2" + values + ") ON CONFLICT(series, day) DO UPDATE SET " +
+           EachMetric([](const std::string& m) { return m + " = " + m + " + excluded." + m; });
+  }();
+  return sql;
+}
+
+}  // namespace
+
 const std::vector<std::string>& StatMetrics() {
-  static const std::vector<std::string> m = {
-      "received", "on_the_spot", "proxy", "accepted", "rejected", "supplement_requested", "withdrawn",
-      "completed", "completed_on_time", "days_to_complete", "evaluated", "eval_1", "eval_2", "eval_3", "eval_4",
-      "eval_5", "satisfied"};
+  static const std::vector<std::string> m(kMetrics.begin(), kMetrics.end());
   return m;
 }
 
@@ -57,9 +99,18 @@ std::string Str(const Json& j, const char* k) {
 }  // namespace
 
 Status Stats::Init() {
+  series_.clear();  // read again from stat_series as it is now
+  // A store from before the per-series day rows (stat_day keyed by prefix, dim, day and
+  // metric): the day rows are dropped and every aggregate is counted again from the cases.
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * old_days,
+                          db_->Prepare("SELECT 1 FROM pragma_table_info('stat_day') WHERE name = 'metric'"));
+  DAIBAN_ASSIGN_OR_RETURN(bool old_schema, old_days->Step());
+  old_days->Reset();
+  if (old_schema) DAIBAN_RETURN_IF_ERROR(db_->Exec("DROP TABLE stat_day"));
+  DAIBAN_RETURN_IF_ERROR(db_->Exec(DayTableSql()));
   DAIBAN_RETURN_IF_ERROR(db_->Exec(
-      "CREATE TABLE IF NOT EXISTS stat_day(prefix TEXT NOT NULL, dim TEXT NOT NULL, day TEXT NOT NULL, "
-      "  metric TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(prefix, dim, day, metric)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS stat_series(id INTEGER PRIMARY KEY, prefix TEXT NOT NULL, dim TEXT NOT NULL, "
+      "  UNIQUE(prefix, dim));"
       "CREATE TABLE IF NOT EXISTS stat_case(case_id TEXT PRIMARY KEY, region TEXT NOT NULL, item TEXT NOT NULL, "
       "  agent TEXT NOT NULL, contrib TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS stat_open(case_id TEXT PRIMARY KEY, region TEXT NOT NULL, item TEXT NOT NULL, "
@@ -73,6 +124,7 @@ Status Stats::Init() {
   DAIBAN_ASSIGN_OR_RETURN(bool row, need->Step());
   bool fill = row && need->ColumnInt(0) != 0;
   need->Reset();
+  if (old_schema) return Rebuild();
   if (!fill) return Status::Ok();
   return InTransaction([&]() -> Status {
     std::vector<std::array<std::string, 4>> open;
@@ -152,9 +204,14 @@ Status Stats::Apply(const std::string& region, const std::string& item, const st
   if (cs.empty()) return Status::Ok();
   const common::ServiceItem* it = catalog_->Find(item);
   std::string dept = it ? it->department : "";
-  for (const auto& [level, prefix] : PrefixesOf(region)) {
-    for (const auto& dim : DimsOf(level, item, dept, agent)) {
-      for (const auto& c : cs) day_delta_[{prefix, dim, c.day, c.metric}] += sign * c.n;
+  for (const auto& c : cs) {
+    auto day = common::Date::Parse(c.day);
+    size_t metric = MetricIndex(c.metric);
+    if (!day.ok() || metric == kStatMetricCount) continue;  // not a day (a forged date): counted nowhere
+    for (const auto& [level, prefix] : PrefixesOf(region)) {
+      for (const auto& dim : DimsOf(level, item, dept, agent)) {
+        day_delta_[{prefix, dim, day->days()}][metric] += sign * c.n;
+      }
     }
   }
   return FlushIfLarge();
@@ -176,12 +233,13 @@ Status Stats::FlushIfLarge() {
 
 Status Stats::Flush() {
   if (!day_delta_.empty()) {
-    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up,
-                            db_->Prepare("INSERT INTO stat_day(prefix, dim, day, metric, n) VALUES(?, ?, ?, ?, ?) "
-                                         "ON CONFLICT(prefix, dim, day, metric) DO UPDATE SET n = n + excluded.n"));
-    for (const auto& [key, n] : day_delta_) {
-      if (n == 0) continue;  // the batch moved the row and moved it back
-      up->Bind(1, key[0]).Bind(2, key[1]).Bind(3, key[2]).Bind(4, key[3]).Bind(5, n);
+    for (const auto& [key, counts] : day_delta_) {
+      if (counts == DayCounts{}) continue;  // the batch moved the row and moved it back
+      const auto& [prefix, dim, day] = key;
+      DAIBAN_ASSIGN_OR_RETURN(int64_t series, SeriesId(prefix, dim, true));
+      DAIBAN_ASSIGN_OR_RETURN(common::Stmt * up, db_->Prepare(DayUpsertSql()));
+      up->Bind(1, series).Bind(2, day);
+      for (size_t i = 0; i < kStatMetricCount; ++i) up->Bind(static_cast<int>(i + 3), counts[i]);
       DAIBAN_RETURN_IF_ERROR(up->Run());
     }
     day_delta_.clear();
@@ -203,6 +261,25 @@ Status Stats::Flush() {
 void Stats::Discard() {
   day_delta_.clear();
   due_delta_.clear();
+  series_.clear();
+}
+
+Result<int64_t> Stats::SeriesId(const std::string& prefix, const std::string& dim, bool make) {
+  auto key = std::make_pair(prefix, dim);
+  if (auto it = series_.find(key); it != series_.end()) return it->second;
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * get, db_->Prepare("SELECT id FROM stat_series WHERE prefix = ? AND dim = ?"));
+  get->Bind(1, prefix).Bind(2, dim);
+  DAIBAN_ASSIGN_OR_RETURN(bool row, get->Step());
+  int64_t id = row ? get->ColumnInt(0) : 0;
+  get->Reset();
+  if (!row && make) {
+    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * put, db_->Prepare("INSERT INTO stat_series(prefix, dim) VALUES(?, ?)"));
+    put->Bind(1, prefix).Bind(2, dim);
+    DAIBAN_RETURN_IF_ERROR(put->Run());
+    id = db_->LastInsertRowId();
+  }
+  if (id != 0) series_.emplace(std::move(key), id);
+  return id;
 }
 
 Status Stats::OnCaseFolded(const std::string& case_id, const Json& state) {
@@ -296,19 +373,18 @@ Status Stats::Rebuild() {
   });
 }
 
-Result<Json> Stats::Sum(const std::string& prefix, const std::string& dim, const std::string& from,
-                        const std::string& to) {
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q,
-                          db_->Prepare("SELECT metric, SUM(n) FROM stat_day WHERE prefix = ? AND dim = ? AND "
-                                       "day BETWEEN ? AND ? GROUP BY metric"));
-  q->Bind(1, prefix).Bind(2, dim).Bind(3, from).Bind(4, to);
+Result<Json> Stats::Sum(const std::string& prefix, const std::string& dim, common::Date from, common::Date to) {
   Json out = Json::object();
   for (const auto& m : StatMetrics()) out[m] = 0;
-  while (true) {
-    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    out[q->ColumnText(0)] = q->ColumnInt(1);
-  }
+  DAIBAN_ASSIGN_OR_RETURN(int64_t series, SeriesId(prefix, dim, false));
+  if (series == 0) return out;  // nothing ever counted under it
+  static const std::string sql =
+      "SELECT " + EachMetric([](const std::string& m) { return "COALESCE(SUM(" + m + "), 0)"; }) +
+      " FROM stat_day WHERE series = ? AND day BETWEEN ? AND ?";
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare(sql));
+  q->Bind(1, series).Bind(2, from.days()).Bind(3, to.days());
+  DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+  for (size_t i = 0; row && i < kStatMetricCount; ++i) out[std::string(kMetrics[i])] = q->ColumnInt(static_cast<int>(i));
   q->Reset();
   return out;
 }
@@ -343,7 +419,7 @@ Result<Json> Stats::Query(const StatsQuery& q, common::Date today) {
     return common::InvalidArgument("item: per-item figures go down to townships; a village has totals and agents");
   }
   std::string prefix(code->Prefix());
-  DAIBAN_ASSIGN_OR_RETURN(Json j, Sum(prefix, dim, q.from, q.to));
+  DAIBAN_ASSIGN_OR_RETURN(Json j, Sum(prefix, dim, *from, *to));
   auto rate = [](int64_t num, int64_t den) -> Json { return den > 0 ? Json(double(num) / double(den)) : Json(nullptr); };
   j["on_time_rate"] = rate(j["completed_on_time"], j["completed"]);
   j["on_the_spot_share"] = rate(j["on_the_spot"], j["received"]);
@@ -390,21 +466,24 @@ Result<Json> Stats::Trend(const std::string& region, const std::string& from, co
   if (!f.ok()) return f.status().WithContext("from");
   if (!t.ok()) return t.status().WithContext("to");
   if (*t < *f) return common::InvalidArgument("to: " + to + " is before from " + from);
-  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q,
-                          db_->Prepare("SELECT day, metric, SUM(n) FROM stat_day WHERE prefix = ? AND dim = '*' AND "
-                                       "day BETWEEN ? AND ? GROUP BY day, metric ORDER BY day"));
-  q->Bind(1, std::string(code->Prefix())).Bind(2, from).Bind(3, to);
   Json days = Json::array();
+  DAIBAN_ASSIGN_OR_RETURN(int64_t series, SeriesId(std::string(code->Prefix()), "*", false));
+  if (series == 0) return days;
+  static const std::string sql = "SELECT day, " + EachMetric([](const std::string& m) { return m; }) +
+                                 " FROM stat_day WHERE series = ? AND day BETWEEN ? AND ? ORDER BY day";
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare(sql));
+  q->Bind(1, series).Bind(2, f->days()).Bind(3, t->days());
   while (true) {
     DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) break;
-    std::string day = q->ColumnText(0);
-    if (days.empty() || days.back()["day"] != day) {
-      Json d = {{"day", day}};
-      for (const auto& m : StatMetrics()) d[m] = 0;
-      days.push_back(d);
+    Json d = {{"day", common::Date::FromDays(q->ColumnInt(0)).ToString()}};
+    bool any = false;
+    for (size_t i = 0; i < kStatMetricCount; ++i) {
+      int64_t n = q->ColumnInt(static_cast<int>(i + 1));
+      any = any || n != 0;
+      d[std::string(kMetrics[i])] = n;
     }
-    days.back()[q->ColumnText(1)] = q->ColumnInt(2);
+    if (any) days.push_back(std::move(d));  // a day whose counts all moved away again had no activity
   }
   q->Reset();
   return days;

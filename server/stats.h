@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/calendar.h"
@@ -37,6 +38,7 @@ namespace daiban::server {
 //   days_to_complete     working days from acceptance (else submission) to completion (a sum)
 //   evaluated, eval_1 .. eval_5, satisfied (eval >= 3)       on the evaluation date
 const std::vector<std::string>& StatMetrics();
+inline constexpr size_t kStatMetricCount = 17;
 
 struct StatsQuery {
   std::string region;      // 12-digit code of any level within the city
@@ -110,12 +112,21 @@ class Stats : public sync::EventStore::FoldListener {
   // Runs `body` in a transaction of its own and flushes before the commit; on failure
   // the transaction is rolled back and the deltas are dropped.
   common::Status InTransaction(const std::function<common::Status()>& body);
-  common::Result<common::Json> Sum(const std::string& prefix, const std::string& dim, const std::string& from,
-                                   const std::string& to);
+  common::Result<common::Json> Sum(const std::string& prefix, const std::string& dim, common::Date from,
+                                   common::Date to);
 
-  // Deltas not yet written: (prefix, dim, day, metric) and (prefix, dim, due_date).
-  std::map<std::array<std::string, 4>, int64_t> day_delta_;
+  // The id of the (prefix, dim) series in stat_series; with `make`, one is made if there
+  // is none, else 0 stands for none.
+  common::Result<int64_t> SeriesId(const std::string& prefix, const std::string& dim, bool make);
+  // The stat_day row of a series and day: every metric's count, in StatMetrics() order.
+  using DayCounts = std::array<int64_t, kStatMetricCount>;
+
+  // Deltas not yet written: per (prefix, dim, day) the metrics' deltas, per (prefix, dim,
+  // due_date) the open cases'.
+  std::map<std::tuple<std::string, std::string, int64_t>, DayCounts> day_delta_;
   std::map<std::array<std::string, 3>, int64_t> due_delta_;
+  // Known series ids (dropped on Discard: a rolled-back batch may have made some).
+  std::map<std::pair<std::string, std::string>, int64_t> series_;
 
   common::Db* db_;
   const common::Catalog* catalog_;

@@ -300,12 +300,16 @@ SizeResult FillAndQuery(const MasterData& md, std::vector<common::Json>& pool, i
     r.fill_rate = static_cast<double>(fed) / r.fill_secs;
     if (copies > 1) {
       // What copies - 1 more passes over the same states under new ids would leave: every
-      // day row's and due-date row's n times `copies`, every stat_case and stat_open row again
+      // day row's counts and due-date row's n times `copies`, every stat_case and stat_open row again
       // under new ids.
       auto t1 = Clock::now();
       std::string m = std::to_string(copies);
+      std::string days;
+      for (const auto& metric : server::StatMetrics()) {
+        days += (days.empty() ? "" : ", ") + metric + " = " + metric + " * " + m;
+      }
       Check((*db)->Exec(
-                "BEGIN; UPDATE stat_day SET n = n * " + m + "; UPDATE stat_due SET n = n * " + m +
+                "BEGIN; UPDATE stat_day SET " + days + "; UPDATE stat_due SET n = n * " + m +
                 ";"
                 "CREATE TEMP TABLE copy_no(i INTEGER PRIMARY KEY);"
                 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " +

@@ -60,11 +60,15 @@ class StatsTest : public ::testing::Test {
   }
   std::vector<std::string> DumpTables() {
     std::vector<std::string> rows;
-    for (const char* sql : {"SELECT prefix || '|' || dim || '|' || day || '|' || metric || '|' || n FROM stat_day "
-                            "WHERE n != 0 ORDER BY 1",
-                            "SELECT case_id || '|' || due_date FROM stat_open ORDER BY 1",
-                            "SELECT prefix || '|' || dim || '|' || due_date || '|' || n FROM stat_due "
-                            "WHERE n != 0 ORDER BY 1"}) {
+    // Every non-zero count as "prefix|dim|day|metric|n".
+    std::string days;
+    for (const auto& m : StatMetrics()) {
+      days += std::string(days.empty() ? "" : " UNION ALL ") + "SELECT s.prefix || '|' || s.dim || '|' || d.day || '|" +
+              m + "|' || d." + m + " FROM stat_day d JOIN stat_series s ON s.id = d.series WHERE d." + m + " != 0";
+    }
+    for (const std::string& sql : {days + " ORDER BY 1", std::string("SELECT case_id || '|' || due_date FROM stat_open ORDER BY 1"),
+                                   std::string("SELECT prefix || '|' || dim || '|' || due_date || '|' || n FROM stat_due "
+                                               "WHERE n != 0 ORDER BY 1")}) {
       auto q = store_->db()->Prepare(sql);
       EXPECT_TRUE(q.ok());
       while (*(*q)->Step()) rows.push_back((*q)->ColumnText(0));
@@ -201,10 +205,38 @@ TEST_F(StatsTest, AYearOfYantaiCasesShuffledAndDuplicatedMatchesTheGroundTruth) 
   EXPECT_EQ(warnings->size(), expected_warnings);
   EXPECT_TRUE(std::is_sorted(warnings->begin(), warnings->end(),
                              [](const Json& a, const Json& b) { return a["due_date"] < b["due_date"]; }));
+  // The trend: March day by day, every metric, days without activity left out.
+  auto trend = stats_->Trend("370600000000", "2025-03-01", "2025-03-31");
+  ASSERT_TRUE(trend.ok()) << trend.status().ToString();
+  size_t active_days = 0;
+  for (Date d = *Date::Parse("2025-03-01"); d <= *Date::Parse("2025-03-31"); d = d.AddDays(1)) {
+    Json want = Expected(truths, [](const Truth&) { return true; }, d.ToString(), d.ToString(), today);
+    want.erase("overdue_now");
+    bool active = false;
+    for (const auto& [k, v] : want.items()) active = active || v.get<int64_t>() != 0;
+    if (!active) continue;
+    ASSERT_LT(active_days, trend->size()) << d.ToString();
+    const Json& got = (*trend)[active_days++];
+    EXPECT_EQ(got["day"], d.ToString());
+    ExpectFigures(got, want, "trend " + d.ToString());
+  }
+  EXPECT_EQ(trend->size(), active_days);
+  EXPECT_GT(active_days, 15u);
   // A rebuild from the log gives the same tables, row by row.
   std::vector<std::string> incremental = DumpTables();
   ASSERT_TRUE(stats_->Rebuild().ok());
   EXPECT_EQ(DumpTables(), incremental);
+  // A hub store from before the per-series day rows (one row per prefix, dimension, day and
+  // metric) has its day rows dropped and counted again from the cases when the statistics open.
+  ASSERT_TRUE(store_->db()
+                  ->Exec("DROP TABLE stat_day; DROP TABLE stat_series; "
+                         "CREATE TABLE stat_day(prefix TEXT NOT NULL, dim TEXT NOT NULL, day TEXT NOT NULL, "
+                         "metric TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(prefix, dim, day, metric)) WITHOUT ROWID; "
+                         "INSERT INTO stat_day VALUES('3706', '*', '2025-03-02', 'received', 99999)")
+                  .ok());
+  ASSERT_TRUE(stats_->Init().ok());
+  EXPECT_EQ(DumpTables(), incremental);
+  check({"370600000000", "", "", "", "2025-01-01", "2025-12-31"}, [](const Truth&) { return true; }, "city after the day rows' upgrade");
   // A hub store from before the per-due-date counts (stat_due empty, stat_open filled) gets
   // them counted once when the statistics open, and the same overdue figures.
   ASSERT_TRUE(store_->db()->Exec("DELETE FROM stat_due").ok());
