@@ -255,6 +255,91 @@ std::string SupersededEntry(const std::string& event, std::string_view action, s
   return out;
 }
 
+// The members of the state a step sets, each with its value's canonical JSON.
+using StateMembers = std::vector<std::pair<StateKey, std::string>>;
+
+// Rule 3 for one step taken from the facts reached before it: its entry in the steps
+// history, and whether it applies. If it does: the facts after it and the members it sets;
+// if not: its superseded entry. FoldCase and ExtendFold both take steps this way.
+struct StepTaken {
+  bool applied = false;
+  std::string entry;       // canonical JSON
+  std::string superseded;  // canonical JSON, if not applied
+  StateMembers sets;       // if applied
+};
+StepTaken TakeStep(const Event& e, bool created, CaseFacts* facts) {
+  const std::string& action_name = StrOr(e.body, "action");
+  auto action = common::ParseCaseAction(action_name);
+  std::string reason;
+  if (!created) {
+    reason = "the case.create event has not arrived yet";
+  } else if (!action.ok()) {
+    reason = action.status().message();
+  } else {
+    auto next = common::CheckStep(*facts, *action, e.actor.tier, e.actor.role);
+    if (!next.ok()) reason = next.status().message();
+  }
+  StepTaken out;
+  out.applied = reason.empty();
+  const std::string& date = StrOr(e.body, "date");
+  {
+    ObjectWriter step(&out.entry);
+    step.Str("action", action_name);
+    step.Bool("applied", out.applied);
+    if (out.applied) step.Str("date", date);
+    step.Str("event", e.id);
+    step.Uint("hlc", e.hlc);
+    step.Str("tier", common::TierName(e.actor.tier));
+    step.Str("user", e.actor.user);
+    step.Close();
+  }
+  if (!out.applied) {
+    out.superseded = SupersededEntry(e.id, action_name, reason);
+    return out;
+  }
+  *facts = common::ApplyStep(*facts, *action, e.actor.tier);
+  auto set = [&](StateKey key) -> std::string* { return &out.sets.emplace_back(key, std::string()).second; };
+  auto str = [&](StateKey key, std::string_view value) { common::AppendCanonicalString(set(key), value); };
+  switch (*action) {
+    case CaseAction::kAccept:
+      str(kAcceptedOn, date);
+      str(kDueDate, StrOr(e.body, "due_date"));
+      break;
+    case CaseAction::kRequestSupplement:
+      AppendStringMembers(set(kSupplementMissing), Member(e.body, "missing"));
+      str(kSupplementReason, StrOr(e.body, "reason"));
+      break;
+    case CaseAction::kSupplement: *set(kSupplemented) = "true"; break;
+    case CaseAction::kReject: str(kRejectedReason, StrOr(e.body, "reason")); break;
+    case CaseAction::kDecide: {
+      const Json* ap = Member(e.body, "approved");
+      ObjectWriter decision(set(kDecision));
+      decision.Bool("approved", ap && ap->is_boolean() && ap->get<bool>());
+      decision.Str("on", date);
+      decision.Str("reason", StrOr(e.body, "reason"));
+      decision.Close();
+      break;
+    }
+    case CaseAction::kComplete: str(kCompletedOn, date); break;
+    case CaseAction::kDeliver: str(kDeliveredOn, date); break;
+    case CaseAction::kEvaluate: str(kEvaluation, StrOr(e.body, "evaluation")); break;
+    case CaseAction::kWithdraw: str(kWithdrawnReason, StrOr(e.body, "reason")); break;
+    case CaseAction::kSubmit: str(kSubmittedOn, date); break;
+    case CaseAction::kForward: break;
+  }
+  return out;
+}
+
+// JSON this file wrote, parsed; a broken invariant (abort) if it does not parse.
+Json ParseOwn(const std::string& canonical, const char* what) {
+  auto parsed = common::ParseJson(canonical, what);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "merge: wrote %s that does not parse: %s\n", what, parsed.status().message().c_str());
+    std::abort();
+  }
+  return std::move(parsed).value();
+}
+
 }  // namespace
 
 // The state is written as canonical JSON as it is worked out, never built as a tree: its
@@ -435,8 +520,8 @@ CaseFold FoldCase(std::vector<Event> events, FoldOutput output) {
   }
   std::vector<bool> done(n, false);
   CanonicalArray history(state.Set(kSteps));
-  std::string missing = "[]";
-  bool supplement_done = false;
+  *state.Set(kSupplementMissing) = "[]";  // until a step sets them
+  *state.Set(kSupplemented) = "false";
   for (size_t round = 0; round < steps.size(); ++round) {
     // Ready: unprocessed steps whose ancestor steps are all processed.
     size_t best = n;
@@ -459,68 +544,16 @@ CaseFold FoldCase(std::vector<Event> events, FoldOutput output) {
     }
     if (best == n) break;  // only possible with a parent cycle among forged events
     done[best] = true;
-    const Event& e = events[best];
-    const std::string& action_name = StrOr(e.body, "action");
-    auto action = common::ParseCaseAction(action_name);
-    std::string reason;
-    if (!create) {
-      reason = "the case.create event has not arrived yet";
-    } else if (!action.ok()) {
-      reason = action.status().message();
-    } else {
-      auto next = common::CheckStep(facts, *action, e.actor.tier, e.actor.role);
-      if (!next.ok()) reason = next.status().message();
-    }
-    const bool applied = reason.empty();
-    if (!applied) superseded.push_back(SupersededEntry(e.id, action_name, reason));
-    const std::string& date = StrOr(e.body, "date");
-    ObjectWriter step(history.Next());
-    step.Str("action", action_name);
-    step.Bool("applied", applied);
-    if (applied) step.Str("date", date);
-    step.Str("event", e.id);
-    step.Uint("hlc", e.hlc);
-    step.Str("tier", common::TierName(e.actor.tier));
-    step.Str("user", e.actor.user);
-    step.Close();
-    if (!applied) continue;
-    facts = common::ApplyStep(facts, *action, e.actor.tier);
-    switch (*action) {
-      case CaseAction::kAccept:
-        state.Str(kAcceptedOn, date);
-        state.Str(kDueDate, StrOr(e.body, "due_date"));
-        break;
-      case CaseAction::kRequestSupplement:
-        missing.clear();
-        AppendStringMembers(&missing, Member(e.body, "missing"));
-        state.Str(kSupplementReason, StrOr(e.body, "reason"));
-        break;
-      case CaseAction::kSupplement: supplement_done = true; break;
-      case CaseAction::kReject: state.Str(kRejectedReason, StrOr(e.body, "reason")); break;
-      case CaseAction::kDecide: {
-        const Json* ap = Member(e.body, "approved");
-        ObjectWriter decision(state.Set(kDecision));
-        decision.Bool("approved", ap && ap->is_boolean() && ap->get<bool>());
-        decision.Str("on", date);
-        decision.Str("reason", StrOr(e.body, "reason"));
-        decision.Close();
-        break;
-      }
-      case CaseAction::kComplete: state.Str(kCompletedOn, date); break;
-      case CaseAction::kDeliver: state.Str(kDeliveredOn, date); break;
-      case CaseAction::kEvaluate: state.Str(kEvaluation, StrOr(e.body, "evaluation")); break;
-      case CaseAction::kWithdraw: state.Str(kWithdrawnReason, StrOr(e.body, "reason")); break;
-      case CaseAction::kSubmit: state.Str(kSubmittedOn, date); break;
-      case CaseAction::kForward: break;
-    }
+    StepTaken step = TakeStep(events[best], create != nullptr, &facts);
+    *history.Next() += step.entry;
+    if (!step.applied) superseded.push_back(std::move(step.superseded));
+    for (auto& [key, value] : step.sets) *state.Set(key) = std::move(value);
   }
   history.Close();
   out.status = std::string(common::CaseStatusName(facts.status));
   state.Str(kStatus, out.status);
   state.Str(kHolderTier, common::TierName(facts.holder_tier));
   *state.Set(kSupplementRequested) = facts.supplement_requested_before ? "true" : "false";
-  *state.Set(kSupplementMissing) = std::move(missing);
-  *state.Set(kSupplemented) = supplement_done ? "true" : "false";
   {
     CanonicalArray a(state.Set(kSuperseded));
     for (const auto& entry : superseded) *a.Next() += entry;
@@ -530,15 +563,7 @@ CaseFold FoldCase(std::vector<Event> events, FoldOutput output) {
   for (const auto& e : events) out.max_hlc = std::max(out.max_hlc, e.hlc);
   state.Write(&out.canonical);
   out.digest = common::Sha256Hex(out.canonical);
-  if (output == FoldOutput::kWithState) {
-    auto parsed = common::ParseJson(out.canonical, "case state");
-    if (!parsed.ok()) {  // the writer above made it: a broken invariant
-      std::fprintf(stderr, "FoldCase: wrote a case state that does not parse: %s\n",
-                   parsed.status().message().c_str());
-      std::abort();
-    }
-    out.state = std::move(parsed).value();
-  }
+  if (output == FoldOutput::kWithState) out.state = ParseOwn(out.canonical, "a case state");
   return out;
 }
 
@@ -566,17 +591,6 @@ std::optional<CaseFacts> FactsOfState(const Json& state) {
   return f;
 }
 
-// The string members of a JSON array, in order, as a JSON array (as AppendStringMembers).
-Json StringMembers(const Json* array) {
-  Json out = Json::array();
-  if (array && array->is_array()) {
-    for (const auto& v : *array) {
-      if (v.is_string()) out.push_back(v);
-    }
-  }
-  return out;
-}
-
 // Rule 2 for an edit that has every event of the case as an ancestor: each field it
 // writes has it as its only head, so the value (and companions) are its own and the
 // field's conflict is settled.
@@ -602,58 +616,6 @@ void ApplyEdit(const Event& e, Json* state) {
     auto& list = conflicts.get_ref<Json::array_t&>();
     list.erase(std::remove_if(list.begin(), list.end(), [&](const Json& c) { return StrOr(c, "field") == field; }),
                list.end());
-  }
-}
-
-// Rule 3 for a step that has every step of the case as an ancestor: it is the last one
-// taken, from the facts reached so far.
-void ApplyLastStep(const Event& e, CaseFacts* facts, Json* state) {
-  const std::string& action_name = StrOr(e.body, "action");
-  auto action = common::ParseCaseAction(action_name);
-  std::string reason;
-  if (!action.ok()) {
-    reason = action.status().message();
-  } else {
-    auto next = common::CheckStep(*facts, *action, e.actor.tier, e.actor.role);
-    if (!next.ok()) reason = next.status().message();
-  }
-  const bool applied = reason.empty();
-  const std::string& date = StrOr(e.body, "date");
-  Json step = {{"action", action_name}, {"applied", applied},
-               {"event", e.id},         {"hlc", e.hlc},
-               {"tier", std::string(common::TierName(e.actor.tier))}, {"user", e.actor.user}};
-  if (applied) step["date"] = date;
-  (*state)["steps"].push_back(std::move(step));
-  if (!applied) {
-    (*state)["superseded"].push_back({{"action", action_name}, {"event", e.id}, {"reason", reason}});
-    return;
-  }
-  *facts = common::ApplyStep(*facts, *action, e.actor.tier);
-  Json& s = *state;
-  switch (*action) {
-    case CaseAction::kAccept:
-      s["accepted_on"] = date;
-      s["due_date"] = StrOr(e.body, "due_date");
-      break;
-    case CaseAction::kRequestSupplement:
-      s["supplement_missing"] = StringMembers(Member(e.body, "missing"));
-      s["supplement_reason"] = StrOr(e.body, "reason");
-      break;
-    case CaseAction::kSupplement: s["supplemented"] = true; break;
-    case CaseAction::kReject: s["rejected_reason"] = StrOr(e.body, "reason"); break;
-    case CaseAction::kDecide: {
-      const Json* ap = Member(e.body, "approved");
-      s["decision"] = {{"approved", ap && ap->is_boolean() && ap->get<bool>()},
-                       {"on", date},
-                       {"reason", StrOr(e.body, "reason")}};
-      break;
-    }
-    case CaseAction::kComplete: s["completed_on"] = date; break;
-    case CaseAction::kDeliver: s["delivered_on"] = date; break;
-    case CaseAction::kEvaluate: s["evaluation"] = StrOr(e.body, "evaluation"); break;
-    case CaseAction::kWithdraw: s["withdrawn_reason"] = StrOr(e.body, "reason"); break;
-    case CaseAction::kSubmit: s["submitted_on"] = date; break;
-    case CaseAction::kForward: break;
   }
 }
 
@@ -715,8 +677,11 @@ std::optional<CaseFold> ExtendFold(std::string_view prior, HlcTimestamp prior_ma
       if (text && text->is_string()) {
         state["comments"].push_back({{"event", e.id}, {"hlc", e.hlc}, {"text", *text}, {"user", e.actor.user}});
       }
-    } else if (e.kind == kKindStep) {
-      ApplyLastStep(e, &*facts, &state);
+    } else if (e.kind == kKindStep) {  // rule 3: the last step taken, from the facts so far
+      StepTaken step = TakeStep(e, true, &*facts);
+      state["steps"].push_back(ParseOwn(step.entry, "a step entry"));
+      if (!step.applied) state["superseded"].push_back(ParseOwn(step.superseded, "a superseded entry"));
+      for (const auto& [key, value] : step.sets) state[std::string(kStateNames[key])] = ParseOwn(value, "a member");
     }
   }
   state["events"] = events;
