@@ -6,7 +6,9 @@
 #   ./ops/bench.sh sync            raw SQLite (the limit) and the sync layer in one process
 #   ./ops/bench.sh wire            real processes over HTTPS against PouchDB, same cases, A/B
 #   ./ops/bench.sh node            a real daiban-node process (filing latency, memory, sizes)
-#   ./ops/bench.sh hub             the hub's ingest with statistics, queries at 1M and 10M cases
+#   ./ops/bench.sh hub             the hub's ingest with statistics (shuffled, then in the order the
+#                                  events happened), queries at 1M and 10M cases
+#   ./ops/bench.sh hub-time        only the ingest in the order the events happened
 #   ./ops/bench.sh city            the Yantai tree in one process (6,682 nodes), to convergence
 #   WIRE_SIZES=10000 WIRE_REPS=3 ./ops/bench.sh wire      CITY_CASES=5000 CITY_DAYS=10 ./ops/bench.sh city
 #   CASES=2000 REPS=3 NOOP_BIG=20000 ./ops/bench.sh sync     smaller, for a quick look
@@ -88,6 +90,11 @@ fi
 if [ "$what" = all ] || [ "$what" = hub ]; then
   run_section hub ./build-release/tests/hub_bench --cases "${HUB_CASES:-20000}" --reps "${HUB_REPS:-3}" \
     --query-cases "${HUB_QUERY_CASES:-1000000,10000000}"
+fi
+if [ "$what" = all ] || [ "$what" = hub ] || [ "$what" = hub-time ]; then
+  # The same ingest with the events in the order they happened (what a hub sees when nodes sync daily).
+  run_section hub-time ./build-release/tests/hub_bench --cases "${HUB_CASES:-20000}" --reps "${HUB_REPS:-3}" \
+    --query-cases 0 --order time
 fi
 if [ "$what" = all ] || [ "$what" = city ]; then
   # A year (CITY_CASES=2000000 CITY_DAYS=365) takes about 8 hours (disk: docs/BENCHMARKS.md, the city section);

@@ -1,10 +1,12 @@
 // Benchmark of the hub's ingest and statistics queries (not a test; ./ops/bench.sh hub).
 //
 //   hub_bench [--cases N] [--reps R] [--query-cases N1,N2,...] [--pool P] [--direct D]
-//             [--remap 0|1] [--dir DIR] [--shared DIR] [--keep 0|1]
+//             [--remap 0|1] [--dir DIR] [--shared DIR] [--keep 0|1] [--order shuffled|time]
 //
 // 1. Ingest. Generates N case stories over the real Yantai tree (tests/support/case_story.h),
-//    shuffled, then in each of R repetitions (files in /tmp, WAL, synchronous=FULL, batches
+//    shuffled (the worst case: every batch touches cases and days all over the year) or with
+//    --order time in the order they happened (by hybrid clock: what a hub sees when nodes
+//    sync daily), then in each of R repetitions (files in /tmp, WAL, synchronous=FULL, batches
 //    of 1,000 events), in the order raw, store, hub (even repetitions) or hub, store, raw
 //    (odd ones):
 //      raw     the same events' bytes inserted into a plain table
@@ -94,11 +96,16 @@ struct IngestResult {
   size_t events = 0;
 };
 
-IngestResult RunIngest(const MasterData& md, int64_t cases, int64_t reps, const fs::path& dir, bool keep_store) {
+IngestResult RunIngest(const MasterData& md, int64_t cases, int64_t reps, const fs::path& dir, bool keep_store,
+                       bool in_time_order) {
   testing::Generator gen(md.tree, md.catalog, md.calendar, 7);
   for (int64_t i = 0; i < cases; ++i) gen.MakeCase(static_cast<int>(i + 1));
   std::vector<sync::Event> events = gen.events();
   std::shuffle(events.begin(), events.end(), gen.rng());
+  if (in_time_order) {
+    std::stable_sort(events.begin(), events.end(),
+                     [](const sync::Event& a, const sync::Event& b) { return a.hlc < b.hlc; });
+  }
   std::vector<std::string> bytes;
   for (const auto& e : events) bytes.push_back(sync::EncodeEvent(e));
   std::fprintf(stderr, "ingest: %lld cases, %zu events\n", static_cast<long long>(cases), events.size());
@@ -416,7 +423,9 @@ int Main(int argc, char** argv) {
   fs::create_directories(dir);
 
   const bool keep = flags.GetInt("keep", 0).value() != 0;
-  IngestResult in = RunIngest(md, cases, reps, dir, keep);
+  const std::string order = flags.Get("order", "shuffled");
+  if (order != "shuffled" && order != "time") Die("--order: shuffled or time, not " + order);
+  IngestResult in = RunIngest(md, cases, reps, dir, keep, order == "time");
 
   std::vector<SizeResult> at_size;
   if (!sizes.empty()) {
@@ -452,9 +461,10 @@ int Main(int argc, char** argv) {
   row("hub: event store + statistics, events/s", in.hub, "%.0f");
   row("hub / raw (same repetition)", in.ratio, "%.2f");
   std::printf(
-      "\n%lld cases (%zu events, shuffled) over the Yantai tree, a year of activity; WAL, synchronous=FULL,\n"
+      "\n%lld cases (%zu events, %s) over the Yantai tree, a year of activity; WAL, synchronous=FULL,\n"
       "1,000 events per transaction; %lld repetitions, raw/store/hub in alternating order.\n",
-      static_cast<long long>(cases), in.events, static_cast<long long>(reps));
+      static_cast<long long>(cases), in.events, order == "time" ? "in the order they happened" : "shuffled",
+      static_cast<long long>(reps));
   std::printf("\n| year query on that hub store (%lld cases) | p50 ms | p95 ms |\n|---|---:|---:|\n",
               static_cast<long long>(cases));
   std::printf("| city level | %.2f | %.2f |\n", in.city.p50, in.city.p95);
