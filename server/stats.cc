@@ -40,7 +40,7 @@ const std::string& DayTableSql() {
   static const std::string sql =
       "CREATE TABLE IF NOT EXISTS stat_day(series INTEGER NOT NULL, day INTEGER NOT NULL, " +
       EachMetric([](const std::string& m) { return m + " INTEGER NOT NULL DEFAULT 0"; }) +
-      ", PRIMARY KEY(series, day)) WITHOUT ROWID;";
+      ", PRIMARY KEY(day, series)) WITHOUT ROWID;";
   return sql;
 }
 const std::string& DayUpsertSql() {
@@ -48,9 +48,19 @@ const std::string& DayUpsertSql() {
     std::string values;
     for (size_t i = 0; i < kStatMetricCount; ++i) values += ", ?" + std::to_string(i + 3);
     return "INSERT INTO stat_day(series, day, " + EachMetric([](const std::string& m) { return m; }) +
-           ") VALUES(?1, ?2" + values + ") ON CONFLICT(series, day) DO UPDATE SET " +
+           ") VALUES(?1, ?2" + values + ") ON CONFLICT(day, series) DO UPDATE SET " +
            EachMetric([](const std::string& m) { return m + " = " + m + " + excluded." + m; });
   }();
+  return sql;
+}
+
+// The days ?2..?3 (days since 1970-01-01) as the table days(d), narrowed to the days stat_day
+// has rows for: a query looks its series up on each, so a period far wider than the data
+// costs no more than the data.
+const std::string& DaysSql() {
+  static const std::string sql =
+      "WITH RECURSIVE days(d) AS (SELECT MAX(?2, (SELECT MIN(day) FROM stat_day)) WHERE MAX(?2, (SELECT MIN(day) "
+      "FROM stat_day)) <= ?3 UNION ALL SELECT d + 1 FROM days WHERE d < MIN(?3, (SELECT MAX(day) FROM stat_day)))";
   return sql;
 }
 
@@ -379,8 +389,8 @@ Result<Json> Stats::Sum(const std::string& prefix, const std::string& dim, commo
   DAIBAN_ASSIGN_OR_RETURN(int64_t series, SeriesId(prefix, dim, false));
   if (series == 0) return out;  // nothing ever counted under it
   static const std::string sql =
-      "SELECT " + EachMetric([](const std::string& m) { return "COALESCE(SUM(" + m + "), 0)"; }) +
-      " FROM stat_day WHERE series = ? AND day BETWEEN ? AND ?";
+      DaysSql() + " SELECT " + EachMetric([](const std::string& m) { return "COALESCE(SUM(" + m + "), 0)"; }) +
+      " FROM days, stat_day WHERE stat_day.day = days.d AND stat_day.series = ?1";
   DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare(sql));
   q->Bind(1, series).Bind(2, from.days()).Bind(3, to.days());
   DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
@@ -469,8 +479,9 @@ Result<Json> Stats::Trend(const std::string& region, const std::string& from, co
   Json days = Json::array();
   DAIBAN_ASSIGN_OR_RETURN(int64_t series, SeriesId(std::string(code->Prefix()), "*", false));
   if (series == 0) return days;
-  static const std::string sql = "SELECT day, " + EachMetric([](const std::string& m) { return m; }) +
-                                 " FROM stat_day WHERE series = ? AND day BETWEEN ? AND ? ORDER BY day";
+  static const std::string sql =
+      DaysSql() + " SELECT day, " + EachMetric([](const std::string& m) { return m; }) +
+      " FROM days, stat_day WHERE stat_day.day = days.d AND stat_day.series = ?1 ORDER BY day";
   DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare(sql));
   q->Bind(1, series).Bind(2, f->days()).Bind(3, t->days());
   while (true) {

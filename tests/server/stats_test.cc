@@ -153,6 +153,8 @@ TEST_F(StatsTest, AYearOfYantaiCasesShuffledAndDuplicatedMatchesTheGroundTruth) 
   // The city, the whole year and one month.
   check({"370600000000", "", "", "", "2025-01-01", "2025-12-31"}, [](const Truth&) { return true; }, "city year");
   check({"370600000000", "", "", "", "2025-03-01", "2025-03-31"}, [](const Truth&) { return true; }, "city March");
+  check({"370600000000", "", "", "", "1900-01-01", "2199-12-31"}, [](const Truth&) { return true; }, "city, every day");
+  check({"370600000000", "", "", "", "2024-01-01", "2024-12-31"}, [](const Truth&) { return true; }, "city, a year before");
   // Every county, the year.
   for (const auto& county : tree_->Descendants(*common::RegionCode::Parse("370600000000"), common::RegionLevel::kCounty)) {
     std::string p(county.Prefix());
