@@ -495,6 +495,53 @@ TEST(DurabilityTest, AnIdleSyncWaitsForNoDiskAndWhatMovesDoes) {
   fs::remove_all(dir);
 }
 
+// ---- the event count ----
+
+// The event count (the node's status page) is read from the subtree counters: it is the
+// number of rows in the log, with master data, duplicates and a rolled-back batch.
+TEST(EventStoreTest, EventCountIsTheNumberOfEventsInTheLog) {
+  auto data = daiban::testing::LoadStoryData(DAIBAN_SHARED_DATA, std::string(DAIBAN_SOURCE_DIR) + "/config");
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  daiban::testing::Generator gen(data->tree, data->catalog, data->calendar, 5);
+  for (int i = 1; i <= 30; ++i) gen.MakeCase(i);
+  StoreOptions so;
+  so.path = ":memory:";
+  so.node_id = "hub";
+  so.region = "370600000000";
+  so.tier = Tier::kCity;
+  auto store = EventStore::Open(so);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto rows = [&] {
+    auto q = (*store)->db()->Prepare("SELECT COUNT(*) FROM events");
+    EXPECT_TRUE(q.ok());
+    int64_t n = *(*q)->Step() ? (*q)->ColumnInt(0) : -1;
+    (*q)->Reset();
+    return n;
+  };
+  EXPECT_EQ(*(*store)->EventCount(), 0);
+  const auto& events = gen.events();
+  ASSERT_TRUE((*store)->BeginBatch().ok());
+  for (size_t i = 0; i < events.size() / 2; ++i) ASSERT_TRUE((*store)->Insert(events[i], "t").ok());
+  Event m;  // master data: no case, no region
+  m.id = "hub.00000000000c.1";
+  m.origin = "hub";
+  m.origin_region = "370600000000";
+  m.actor = {"admin", common::Role::kAdmin, Tier::kCity};
+  m.kind = "master.catalog";
+  m.hlc = 1;
+  ASSERT_TRUE((*store)->Insert(m, "t").ok());
+  ASSERT_TRUE((*store)->CommitBatch().ok());
+  EXPECT_EQ(*(*store)->EventCount(), static_cast<int64_t>(events.size() / 2) + 1);
+  ASSERT_TRUE((*store)->BeginBatch().ok());  // rolled back: counts nothing
+  ASSERT_TRUE((*store)->Insert(events.back(), "t").ok());
+  (*store)->AbortBatch();
+  ASSERT_TRUE((*store)->BeginBatch().ok());  // the rest, and every event again
+  for (const auto& e : events) ASSERT_TRUE((*store)->Insert(e, "t").ok());
+  ASSERT_TRUE((*store)->CommitBatch().ok());
+  EXPECT_EQ(*(*store)->EventCount(), static_cast<int64_t>(events.size()) + 1);
+  EXPECT_EQ(*(*store)->EventCount(), rows());
+}
+
 // ---- folding a stored case on ----
 
 // A case's events arriving one batch at a time in the order they were made fold onto its
