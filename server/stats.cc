@@ -35,7 +35,7 @@ std::string EachMetric(F f) {
   return out;
 }
 
-// One row per (series, day): day is days since 1970-01-01, a column per metric.
+// One row per (day, series): day is days since 1970-01-01, a column per metric.
 const std::string& DayTableSql() {
   static const std::string sql =
       "CREATE TABLE IF NOT EXISTS stat_day(series INTEGER NOT NULL, day INTEGER NOT NULL, " +
@@ -116,8 +116,7 @@ Status Stats::Init() {
                           db_->Prepare("SELECT 1 FROM pragma_table_info('stat_day') WHERE name = 'metric'"));
   DAIBAN_ASSIGN_OR_RETURN(bool old_schema, old_days->Step());
   old_days->Reset();
-  if (old_schema) DAIBAN_RETURN_IF_ERROR(db_->Exec("DROP TABLE stat_day"));
-  DAIBAN_RETURN_IF_ERROR(db_->Exec(DayTableSql()));
+  if (!old_schema) DAIBAN_RETURN_IF_ERROR(db_->Exec(DayTableSql()));
   DAIBAN_RETURN_IF_ERROR(db_->Exec(
       "CREATE TABLE IF NOT EXISTS stat_series(id INTEGER PRIMARY KEY, prefix TEXT NOT NULL, dim TEXT NOT NULL, "
       "  UNIQUE(prefix, dim));"
@@ -134,7 +133,13 @@ Status Stats::Init() {
   DAIBAN_ASSIGN_OR_RETURN(bool row, need->Step());
   bool fill = row && need->ColumnInt(0) != 0;
   need->Reset();
-  if (old_schema) return Rebuild();
+  if (old_schema) {  // in one transaction: an interrupted upgrade leaves the old rows, and is made again
+    return InTransaction([&]() -> Status {
+      DAIBAN_RETURN_IF_ERROR(db_->Exec("DROP TABLE stat_day"));
+      DAIBAN_RETURN_IF_ERROR(db_->Exec(DayTableSql()));
+      return RecountAll();
+    });
+  }
   if (!fill) return Status::Ok();
   return InTransaction([&]() -> Status {
     std::vector<std::array<std::string, 4>> open;
@@ -364,23 +369,25 @@ Status Stats::OnCaseFolded(const std::string& case_id, const Json& state) {
 }
 
 Status Stats::Rebuild() {
-  return InTransaction([&]() -> Status {
-    DAIBAN_RETURN_IF_ERROR(
-        db_->Exec("DELETE FROM stat_day; DELETE FROM stat_case; DELETE FROM stat_open; DELETE FROM stat_due;"));
-    std::vector<std::pair<std::string, std::string>> rows;
-    DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT case_id, state FROM cases ORDER BY case_id"));
-    while (true) {
-      DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
-      if (!row) break;
-      rows.emplace_back(q->ColumnText(0), q->ColumnText(1));
-    }
-    q->Reset();
-    for (const auto& [id, text] : rows) {
-      DAIBAN_ASSIGN_OR_RETURN(Json state, common::ParseJson(text));
-      DAIBAN_RETURN_IF_ERROR(OnCaseFolded(id, state));
-    }
-    return Status::Ok();
-  });
+  return InTransaction([&] { return RecountAll(); });
+}
+
+Status Stats::RecountAll() {
+  DAIBAN_RETURN_IF_ERROR(
+      db_->Exec("DELETE FROM stat_day; DELETE FROM stat_case; DELETE FROM stat_open; DELETE FROM stat_due;"));
+  std::vector<std::pair<std::string, std::string>> rows;
+  DAIBAN_ASSIGN_OR_RETURN(common::Stmt * q, db_->Prepare("SELECT case_id, state FROM cases ORDER BY case_id"));
+  while (true) {
+    DAIBAN_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    rows.emplace_back(q->ColumnText(0), q->ColumnText(1));
+  }
+  q->Reset();
+  for (const auto& [id, text] : rows) {
+    DAIBAN_ASSIGN_OR_RETURN(Json state, common::ParseJson(text));
+    DAIBAN_RETURN_IF_ERROR(OnCaseFolded(id, state));
+  }
+  return Status::Ok();
 }
 
 Result<Json> Stats::Sum(const std::string& prefix, const std::string& dim, common::Date from, common::Date to) {

@@ -112,6 +112,8 @@ class Stats : public sync::EventStore::FoldListener {
   // Runs `body` in a transaction of its own and flushes before the commit; on failure
   // the transaction is rolled back and the deltas are dropped.
   common::Status InTransaction(const std::function<common::Status()>& body);
+  // Rebuild's work, inside the caller's transaction.
+  common::Status RecountAll();
   common::Result<common::Json> Sum(const std::string& prefix, const std::string& dim, common::Date from,
                                    common::Date to);
 

@@ -58,6 +58,21 @@ class StatsTest : public ::testing::Test {
       ASSERT_TRUE(store_->CommitBatch().ok());
     }
   }
+  // The last case in id order: its id and stored state.
+  std::pair<std::string, std::string> LastCase() {
+    auto q = store_->db()->Prepare("SELECT case_id, state FROM cases ORDER BY case_id DESC LIMIT 1");
+    EXPECT_TRUE(q.ok());
+    std::pair<std::string, std::string> out;
+    if (*(*q)->Step()) out = {(*q)->ColumnText(0), (*q)->ColumnText(1)};
+    (*q)->Reset();
+    return out;
+  }
+  void SetCaseState(const std::string& id, const std::string& text) {
+    auto up = store_->db()->Prepare("UPDATE cases SET state = ? WHERE case_id = ?");
+    ASSERT_TRUE(up.ok());
+    (*up)->Bind(1, text).Bind(2, id);
+    ASSERT_TRUE((*up)->Run().ok());
+  }
   std::vector<std::string> DumpTables() {
     std::vector<std::string> rows;
     // Every non-zero count as "prefix|dim|day|metric|n".
@@ -236,6 +251,20 @@ TEST_F(StatsTest, AYearOfYantaiCasesShuffledAndDuplicatedMatchesTheGroundTruth) 
                          "metric TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(prefix, dim, day, metric)) WITHOUT ROWID; "
                          "INSERT INTO stat_day VALUES('3706', '*', '2025-03-02', 'received', 99999)")
                   .ok());
+  {
+    // An upgrade that fails half-way (a case state that does not parse) leaves the old rows,
+    // so the next start makes it again.
+    const auto [id, state] = LastCase();
+    ASSERT_FALSE(id.empty());
+    SetCaseState(id, "{\"case\":");
+    EXPECT_FALSE(stats_->Init().ok());
+    auto old = store_->db()->Prepare("SELECT COUNT(*) FROM pragma_table_info('stat_day') WHERE name = 'metric'");
+    ASSERT_TRUE(old.ok());
+    ASSERT_TRUE(*(*old)->Step());
+    EXPECT_EQ((*old)->ColumnInt(0), 1);
+    (*old)->Reset();
+    SetCaseState(id, state);
+  }
   ASSERT_TRUE(stats_->Init().ok());
   EXPECT_EQ(DumpTables(), incremental);
   check({"370600000000", "", "", "", "2025-01-01", "2025-12-31"}, [](const Truth&) { return true; }, "city after the day rows' upgrade");
@@ -302,20 +331,11 @@ TEST_F(StatsTest, ARolledBackBatchOrRebuildLeavesNoCountBehind) {
 
   // A rebuild that meets an unreadable state is rolled back too (the last case in id order,
   // so every other case has been counted first).
-  auto last = store_->db()->Prepare("SELECT case_id, state FROM cases ORDER BY case_id DESC LIMIT 1");
-  ASSERT_TRUE(last.ok());
-  ASSERT_TRUE(*(*last)->Step());
-  const std::string last_id = (*last)->ColumnText(0), last_state = (*last)->ColumnText(1);
-  (*last)->Reset();
-  auto set_state = [&](const std::string& text) {
-    auto up = store_->db()->Prepare("UPDATE cases SET state = ? WHERE case_id = ?");
-    ASSERT_TRUE(up.ok());
-    (*up)->Bind(1, text).Bind(2, last_id);
-    ASSERT_TRUE((*up)->Run().ok());
-  };
-  set_state("{\"case\":");
+  const auto [last_id, last_state] = LastCase();
+  ASSERT_FALSE(last_id.empty());
+  SetCaseState(last_id, "{\"case\":");
   EXPECT_FALSE(stats_->Rebuild().ok());
-  set_state(last_state);
+  SetCaseState(last_id, last_state);
   EXPECT_EQ(DumpTables(), second);
   Ingest(part(3, 4));
   expect_as_rebuilt("after the failed rebuild");
